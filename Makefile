@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(PY) -m monai_lightseg demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 lint: $(STAMP)
 	$(PY) -m flake8 monai_lightseg tests benchmarks

@@ -53,22 +53,24 @@ class CoordinateAttention(nn.Module):
         check_spatial_dims(spatial_dims, name)
         check_channels(name, channels=channels, reduction=reduction, min_channels=min_channels)
         self.spatial_dims = spatial_dims
+        axes = list(range(2, spatial_dims + 2))
+        self.pool_axes = [[a for a in axes if a != axis] for axis in axes]  # mean over these
         mid = max(min_channels, channels // reduction)
         self.shared = Convolution(1, channels, mid, kernel_size=1, act=act, norm=norm, bias=False)
         self.gates = nn.ModuleList([Conv[Conv.CONV, 1](mid, channels, kernel_size=1) for _ in range(spatial_dims)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c = x.shape[0], x.shape[1]
-        axes = [i + 2 for i in range(self.spatial_dims)]
         lengths: list[int] = []
         profiles: list[torch.Tensor] = []
-        for axis in axes:
-            others = [a for a in axes if a != axis]
-            profiles.append(x.mean(dim=others))  # (N, C, L_axis)
-            lengths.append(x.shape[axis])
+        for i, others in enumerate(self.pool_axes):
+            profiles.append(x.mean(dim=others))  # (N, C, L_i)
+            lengths.append(x.shape[i + 2])
         parts = torch.split(self.shared(torch.cat(profiles, dim=2)), lengths, dim=2)
         out = x
         for i, gate in enumerate(self.gates):
-            shape = [n, c] + [lengths[j] if j == i else 1 for j in range(self.spatial_dims)]
+            shape = [n, c]
+            for j in range(self.spatial_dims):
+                shape.append(lengths[j] if j == i else 1)
             out = out * torch.sigmoid(gate(parts[i])).view(shape)
         return out

@@ -113,12 +113,12 @@ class LightU2Net(nn.Module):
         self.encoder = nn.ModuleList([node(i, in_channels if i == 0 else channels[i - 1]) for i in range(levels)])
         self.dropout = Dropout[Dropout.DROPOUT, spatial_dims](dropout)
         # nested nodes in computation order: column j = 1..L-1, then level i = 0..L-1-j
-        self.node_level: list[int] = []
-        nested = []
+        node_level, nested = [], []
         for j in range(1, levels):
             for i in range(levels - j):
-                self.node_level.append(i)
+                node_level.append(i)
                 nested.append(node(i, j * channels[i] + channels[i + 1]))
+        self.node_level = node_level
         self.nested = nn.ModuleList(nested)
         self.side_heads = nn.ModuleList(
             [Conv[Conv.CONV, spatial_dims](channels[0], out_channels, kernel_size=1) for _ in range(levels - 1)]
