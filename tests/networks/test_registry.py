@@ -17,8 +17,9 @@ def test_create_net_returns_the_class_with_overrides() -> None:
     assert isinstance(net, EMISNet)
     assert len(net.bottleneck) == 3  # two ICM blocks and the dropout
     assert isinstance(create_net("light_u2net", spatial_dims=2, in_channels=3, out_channels=1), LightU2Net)
-    assert isinstance(create_net("feature_compression_net", spatial_dims=2, in_channels=3, out_channels=1),
-                      FeatureCompressionNet)
+    assert isinstance(
+        create_net("feature_compression_net", spatial_dims=2, in_channels=3, out_channels=1), FeatureCompressionNet
+    )
 
 
 def test_unknown_names_raise() -> None:

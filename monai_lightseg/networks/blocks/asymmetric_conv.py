@@ -58,7 +58,9 @@ class AsymmetricConv(nn.Module):
         check_spatial_dims(spatial_dims, name)
         check_channels(name, in_channels=in_channels, out_channels=out_channels, groups=groups)
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: groups ({groups}) must divide in_channels ({in_channels}) and out_channels ({out_channels}).")
+            raise ValueError(
+                f"{name}: groups ({groups}) must divide in_channels ({in_channels}) and out_channels ({out_channels})."
+            )
         if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"{name}: kernel_size must be a positive odd integer, got {kernel_size!r}.")
         layers = []

@@ -72,7 +72,9 @@ class DistributedCompressionBlock(nn.Module):
             [
                 nn.Sequential(
                     Convolution(spatial_dims, g, mid, kernel_size=1, act=act, norm=norm, bias=bias),
-                    Convolution(spatial_dims, mid, out_channels, kernel_size=3, dilation=d, act=None, norm=norm, bias=bias),
+                    Convolution(
+                        spatial_dims, mid, out_channels, kernel_size=3, dilation=d, act=None, norm=norm, bias=bias
+                    ),
                 )
                 for g, d in zip(self.groups, dilations)
             ]

@@ -66,7 +66,9 @@ class DepthwiseSeparableConv(nn.Module):
             norm=depthwise_norm,
             bias=bias,
         )
-        self.pointwise = Convolution(spatial_dims, in_channels, out_channels, kernel_size=1, act=act, norm=norm, bias=bias)
+        self.pointwise = Convolution(
+            spatial_dims, in_channels, out_channels, kernel_size=1, act=act, norm=norm, bias=bias
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pointwise(self.depthwise(x))

@@ -57,8 +57,14 @@ class EFAMBlock(nn.Module):
         self.branches = nn.ModuleList(
             [
                 Convolution(
-                    spatial_dims, in_channels, in_channels, kernel_size=kernel_size, dilation=d,
-                    groups=in_channels, bias=bias, conv_only=True,
+                    spatial_dims,
+                    in_channels,
+                    in_channels,
+                    kernel_size=kernel_size,
+                    dilation=d,
+                    groups=in_channels,
+                    bias=bias,
+                    conv_only=True,
                 )
                 for d in dilations
             ]

@@ -53,7 +53,9 @@ class ICMBlock(nn.Module):
         check_spatial_dims(spatial_dims, name)
         check_channels(name, channels=channels, expansion=expansion)
         self.body = nn.Sequential(
-            Convolution(spatial_dims, channels, channels, kernel_size=kernel_size, groups=channels, bias=bias, conv_only=True),
+            Convolution(
+                spatial_dims, channels, channels, kernel_size=kernel_size, groups=channels, bias=bias, conv_only=True
+            ),
             Convolution(spatial_dims, channels, expansion * channels, kernel_size=1, act=act, norm=None, bias=bias),
             Convolution(spatial_dims, expansion * channels, channels, kernel_size=1, bias=bias, conv_only=True),
             get_norm_layer(norm, spatial_dims, channels) if norm is not None else nn.Identity(),

@@ -70,16 +70,28 @@ class LGFEBlock(nn.Module):
         check_channels(name, in_channels=in_channels, out_channels=out_channels, dilation=dilation)
         self.local = nn.Sequential(
             Convolution(
-                spatial_dims, in_channels, in_channels, kernel_size=dw_kernel_size, groups=in_channels,
-                act=act, norm=norm, bias=bias,
+                spatial_dims,
+                in_channels,
+                in_channels,
+                kernel_size=dw_kernel_size,
+                groups=in_channels,
+                act=act,
+                norm=norm,
+                bias=bias,
             ),
             GhostModule(spatial_dims, in_channels, out_channels, ratio=ghost_ratio, act=act, norm=norm, bias=bias),
             CoordinateAttention(spatial_dims, out_channels, reduction=ca_reduction, norm=norm),
             get_norm_layer(norm, spatial_dims, out_channels) if norm is not None else nn.Identity(),
         )
         self.context = DepthwiseSeparableConv(
-            spatial_dims, in_channels, out_channels, kernel_size=dilated_kernel_size, dilation=dilation,
-            act=None, norm=None, bias=True,
+            spatial_dims,
+            in_channels,
+            out_channels,
+            kernel_size=dilated_kernel_size,
+            dilation=dilation,
+            act=None,
+            norm=None,
+            bias=True,
         )
         self.act = get_act_layer(act) if act is not None else nn.Identity()
 

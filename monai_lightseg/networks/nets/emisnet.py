@@ -107,8 +107,14 @@ class EMISNet(nn.Module):
 
         def lgfe(cin: int, cout: int) -> LGFEBlock:
             return LGFEBlock(
-                spatial_dims, cin, cout, dilated_kernel_size=dilated_kernel_size, dilation=dilation,
-                act=act, norm=norm, bias=bias,
+                spatial_dims,
+                cin,
+                cout,
+                dilated_kernel_size=dilated_kernel_size,
+                dilation=dilation,
+                act=act,
+                norm=norm,
+                bias=bias,
             )
 
         self.pool = Pool[Pool.MAX, spatial_dims](kernel_size=2, stride=2, ceil_mode=True)

@@ -96,7 +96,9 @@ class FeatureCompressionNet(nn.Module):
                 spatial_dims, cin, cout, dilations, compression, attention_kernel, act=act, norm=norm, bias=bias
             )
 
-        self.stem = BIRBlock(spatial_dims, in_channels, channels[0], kernel_size=bir_kernel, act=act, norm=norm, bias=bias)
+        self.stem = BIRBlock(
+            spatial_dims, in_channels, channels[0], kernel_size=bir_kernel, act=act, norm=norm, bias=bias
+        )
         self.pool = Pool[Pool.MAX, spatial_dims](kernel_size=2, stride=2, ceil_mode=True)
         self.encoder = nn.ModuleList([dcm(channels[i - 1], channels[i]) for i in range(1, len(channels))])
         self.dropout = Dropout[Dropout.DROPOUT, spatial_dims](dropout)

@@ -84,8 +84,12 @@ class LightU2Net(nn.Module):
         name = type(self).__name__
         check_spatial_dims(spatial_dims, name)
         check_channels(
-            name, in_channels=in_channels, out_channels=out_channels, channels=channels,
-            mid_channels=mid_channels, heights=heights,
+            name,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            channels=channels,
+            mid_channels=mid_channels,
+            heights=heights,
         )
         levels = len(channels)
         if levels < 2:
@@ -105,8 +109,16 @@ class LightU2Net(nn.Module):
 
         def node(level: int, cin: int) -> RSU:
             return RSU(
-                spatial_dims, cin, mid_channels[level], channels[level], height=heights[level],
-                dilated=level >= levels - dilated_levels, kernel_sizes=kernel_sizes, act=act, norm=norm, bias=bias,
+                spatial_dims,
+                cin,
+                mid_channels[level],
+                channels[level],
+                height=heights[level],
+                dilated=level >= levels - dilated_levels,
+                kernel_sizes=kernel_sizes,
+                act=act,
+                norm=norm,
+                bias=bias,
             )
 
         self.pool = Pool[Pool.MAX, spatial_dims](kernel_size=2, stride=2, ceil_mode=True)

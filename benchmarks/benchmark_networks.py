@@ -1,0 +1,149 @@
+"""Parameters, multiply-adds, CPU latency and peak memory of every registered net against MONAI's UNet.
+
+Each (network, case) runs in its own subprocess, so peak RSS belongs to that network alone. All cases use
+the same input, the same fixed thread count and eval mode with ``torch.no_grad()``; latency is the median
+of ``--repeats`` timed runs after ``--warmup`` untimed ones, and is also given as a ratio to MONAI's UNet
+measured in the same invocation.
+
+Usage::
+
+    python benchmarks/benchmark_networks.py --threads 2 --out benchmarks/results/networks_cpu.json
+
+Cases: ``2d`` = 1x3x256x256 (RGB), ``3d`` = 1x1x96x96x96.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CASES = {"2d": (1, 3, 256, 256), "3d": (1, 1, 96, 96, 96)}
+BASELINE = "monai_unet"
+
+
+def build(name: str, spatial_dims: int, in_channels: int):
+    if name == BASELINE:
+        from monai.networks.nets import UNet
+
+        return UNet(
+            spatial_dims, in_channels, 1, channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2), num_res_units=2
+        )
+    from monai_lightseg.networks import create_net
+
+    return create_net(name, spatial_dims=spatial_dims, in_channels=in_channels, out_channels=1)
+
+
+def measure_one(name: str, case: str, threads: int, warmup: int, repeats: int) -> dict:
+    import torch
+
+    from monai_lightseg.networks.profile import count_macs, count_parameters
+
+    torch.set_num_threads(threads)
+    shape = CASES[case]
+    net = build(name, len(shape) - 2, shape[1]).eval()
+    params, macs = count_parameters(net), count_macs(net, shape)
+    x = torch.randn(shape)
+    with torch.no_grad():
+        for _ in range(warmup):
+            net(x)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            net(x)
+            times.append(time.perf_counter() - start)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    return {
+        "network": name,
+        "case": case,
+        "input": list(shape),
+        "params": params,
+        "macs": macs,
+        "latency_ms_median": 1000 * statistics.median(times),
+        "latency_ms_min": 1000 * min(times),
+        "repeats": repeats,
+        "warmup": warmup,
+        "threads": threads,
+        "peak_rss_mb": peak_rss_mb,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--repeats-3d", type=int, default=5)
+    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--out", type=Path, default=None, help="write all results as JSON here")
+    parser.add_argument("--one", nargs=2, metavar=("NETWORK", "CASE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.one:  # child process: one measurement, printed as JSON
+        name, case = args.one
+        repeats = args.repeats if case == "2d" else args.repeats_3d
+        print(json.dumps(measure_one(name, case, args.threads, args.warmup, repeats)))
+        return 0
+
+    from monai_lightseg.networks import list_nets
+
+    results = []
+    for case in args.cases:
+        for name in [BASELINE, *list_nets()]:
+            cmd = [
+                sys.executable,
+                __file__,
+                "--one",
+                name,
+                case,
+                "--threads",
+                str(args.threads),
+                "--warmup",
+                str(args.warmup),
+                "--repeats",
+                str(args.repeats),
+                "--repeats-3d",
+                str(args.repeats_3d),
+            ]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            results.append(json.loads(out.strip().splitlines()[-1]))
+            print(f"measured {name} {case}", file=sys.stderr)
+    for case in args.cases:
+        base = next(r for r in results if r["network"] == BASELINE and r["case"] == case)
+        for r in results:
+            if r["case"] == case:
+                r["latency_ratio_vs_unet"] = r["latency_ms_median"] / base["latency_ms_median"]
+                r["macs_ratio_vs_unet"] = r["macs"] / base["macs"]
+
+    print("| network | input | params | MACs | MACs / UNet | CPU ms (median) | ms / UNet | peak RSS MB |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in results:
+        print(
+            f"| {r['network']} | {'x'.join(map(str, r['input']))} "
+            f"| {r['params'] / 1e6:.3f} M | {r['macs'] / 1e9:.3f} G "
+            f"| {r['macs_ratio_vs_unet']:.2f} | {r['latency_ms_median']:.1f} | {r['latency_ratio_vs_unet']:.2f} "
+            f"| {r['peak_rss_mb']:.0f} |"
+        )
+    if args.out:
+        import torch
+
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "torch": torch.__version__,
+            "cpu": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+            "threads": args.threads,
+            "command": " ".join(sys.argv),
+        }
+        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
