@@ -25,8 +25,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n auto
 
 lint: $(STAMP)
-	$(PY) -m flake8 monai_lightseg tests benchmarks
-	$(PY) -m isort --check-only monai_lightseg tests benchmarks
+	$(PY) -m flake8 monai_lightseg tests benchmarks scripts
+	$(PY) -m isort --check-only monai_lightseg tests benchmarks scripts
 
 clean-venv:
 	rm -rf $(VENV)

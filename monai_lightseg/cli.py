@@ -9,10 +9,57 @@ from pathlib import Path
 
 __all__ = ["main"]
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "polyp" / "images"
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "samples" / "polyp" / "images"
+BUNDLES = REPO / "bundles"
 
 
-def _demo(args: argparse.Namespace) -> int:
+def best_polyp_bundle() -> Path | None:
+    """The trained polyp bundle with the best validation Dice (from its models/model.best.json), or None."""
+    import json
+
+    best, score = None, -1.0
+    for bundle in sorted(BUNDLES.glob("polyp_endoscopy_*_segmentation")):
+        record = bundle / "models" / "model.best.json"
+        if (bundle / "models" / "model.pt").is_file() and record.is_file():
+            value = float(json.loads(record.read_text())["value"])
+            if value > score:
+                best, score = bundle, value
+    return best
+
+
+def _segment_samples(args: argparse.Namespace) -> int:
+    """Run a polyp bundle's inference on the sample images; print mask area and, where a mask exists, Dice."""
+    import numpy as np
+    from monai.bundle import run
+    from PIL import Image
+
+    bundle = Path(args.bundle) if args.bundle else best_polyp_bundle()
+    if bundle is None:
+        print("No trained polyp bundle found (bundles/*/models/model.pt): showing the networks instead.")
+        return _networks(args)
+    images, out = Path(args.images), Path(args.output)
+    run(config_file=str(bundle / "configs" / "inference.json"), bundle_root=str(bundle), dataset_dir=str(images),
+        output_dir=str(out))
+    masks_dir = images.parent / "masks"
+    print(f"bundle: {bundle.name}; masks and overlays written to {out}/")
+    print(f"{'image':28s}{'size':>12s}{'polyp area':>12s}{'Dice vs mask':>14s}")
+    for image in sorted(p for p in images.iterdir() if p.is_file()):
+        mask_file = out / f"{image.stem}.png"
+        if not mask_file.is_file():
+            continue
+        pred = np.asarray(Image.open(mask_file)) > 127
+        truth = [m for m in masks_dir.glob(f"{image.stem}.*")] if masks_dir.is_dir() else []
+        dice = ""
+        if truth:
+            gt = np.asarray(Image.open(truth[0]).convert("L")) > 127
+            dice = f"{2 * (pred & gt).sum() / max(1, pred.sum() + gt.sum()):.3f}"
+        size = "x".join(map(str, Image.open(image).size))
+        print(f"{image.name:28s}{size:>12s}{pred.mean():>11.1%}{dice:>14s}")
+    return 0
+
+
+def _networks(args: argparse.Namespace) -> int:
     """Run every registered net (untrained) on the shipped sample images; print shapes, params and MACs."""
     import torch
     from monai.transforms import Compose, EnsureChannelFirst, LoadImage, ScaleIntensityRange
@@ -45,10 +92,16 @@ def _demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monai-lightseg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run every network on the shipped sample images")
-    demo.add_argument("--images", default=str(SAMPLES), help="folder of PNG/JPEG images (default: shipped samples)")
-    demo.add_argument("--variant", default="base", help="network variant: tiny, small or base")
-    demo.set_defaults(func=_demo)
+    demo = sub.add_parser("demo", help="segment the shipped sample images with the best trained polyp bundle")
+    demo.add_argument("--images", default=str(SAMPLES), help="folder of images (default: shipped samples)")
+    demo.add_argument("--output", default="demo_output", help="folder for masks and overlays")
+    demo.add_argument("--bundle", default=None, help="bundle folder (default: best trained polyp bundle)")
+    demo.add_argument("--variant", default="base", help="network variant when no bundle is trained")
+    demo.set_defaults(func=_segment_samples)
+    nets = sub.add_parser("networks", help="run every network (untrained) on sample images: shapes, params, MACs")
+    nets.add_argument("--images", default=str(SAMPLES), help="folder of PNG/JPEG images (default: shipped samples)")
+    nets.add_argument("--variant", default="base", help="network variant: tiny, small or base")
+    nets.set_defaults(func=_networks)
     return parser
 
 

@@ -5,14 +5,29 @@ from __future__ import annotations
 from monai_lightseg.cli import main
 
 
-def test_demo_prints_every_net_on_every_sample(capsys, samples_dir) -> None:
-    assert main(["demo", "--variant", "tiny", "--images", str(samples_dir / "polyp" / "images")]) == 0
+def test_networks_prints_every_net_on_every_sample(capsys, samples_dir) -> None:
+    assert main(["networks", "--variant", "tiny", "--images", str(samples_dir / "polyp" / "images")]) == 0
     out = capsys.readouterr().out
     for name in ("emisnet", "feature_compression_net", "light_u2net"):
         assert f"{name}" in out
     assert "(1, 3, 384, 288)" in out and "(1, 1, 384, 288)" in out  # CVC-ClinicDB frame, native size kept
 
 
-def test_demo_on_an_empty_folder_fails_clearly(tmp_path, capsys) -> None:
-    assert main(["demo", "--images", str(tmp_path)]) == 2
+def test_networks_on_an_empty_folder_fails_clearly(tmp_path, capsys) -> None:
+    assert main(["networks", "--images", str(tmp_path)]) == 2
     assert "no PNG/JPEG images" in capsys.readouterr().err
+
+
+def test_demo_segments_the_samples_with_a_bundle(capsys, samples_dir, tmp_path) -> None:
+    """The README's main job, on a scratch copy of a bundle (shipped weights, or random ones if still training)."""
+    from tests.bundles.conftest import copy_bundle
+    from tests.bundles.test_polyp_bundles import _ensure_weights
+
+    bundle = copy_bundle("polyp_endoscopy_unet_segmentation", tmp_path)
+    _ensure_weights(bundle)
+    out = tmp_path / "demo"
+    args = ["demo", "--bundle", str(bundle), "--images", str(samples_dir / "polyp" / "images"), "--output", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "cvc_clinicdb_1.png" in printed and "384x288" in printed
+    assert (out / "cvc_clinicdb_1.png").is_file() and (out / "kvasir_val_0_overlay.png").is_file()

@@ -7,7 +7,7 @@ import sys
 
 from tests.conftest import REPO
 
-TARGETS = ["monai_lightseg", "tests", "benchmarks"]
+TARGETS = ["monai_lightseg", "tests", "benchmarks", "scripts"]
 
 
 def test_flake8_clean() -> None:

@@ -1,0 +1,112 @@
+"""Pair images with masks by file stem, and read datalist JSON files with paths relative to a root."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["IMAGE_SUFFIXES", "build_datalist", "bundle_datalist", "load_datalist"]
+
+#: 2D formats accepted in image/mask folders (case-insensitive).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp")
+
+
+def _images(folder: Path, suffixes: Iterable[str]) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: folder not found.")
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in suffixes:
+            if path.stem in found:
+                raise ValueError(
+                    f"{folder}: two files share the stem {path.stem!r}: {found[path.stem].name}, {path.name}."
+                )
+            found[path.stem] = path
+    return found
+
+
+def _head(names: list[str], n: int = 5) -> str:
+    return f"{names[:n]}{' ...' if len(names) > n else ''}"
+
+
+def build_datalist(
+    images_dir: str | Path,
+    masks_dir: str | Path | None = None,
+    relative_to: str | Path | None = None,
+    suffixes: Iterable[str] = IMAGE_SUFFIXES,
+    allow_unpaired: bool = False,
+) -> list[dict[str, str]]:
+    """A MONAI datalist ``[{"image": ..., "label": ...}, ...]`` from image and mask folders.
+
+    Images and masks pair by file stem (``a.jpg`` with ``a.png`` is a pair). Without ``masks_dir``
+    the items have only ``"image"`` (inference). Paths are relative to ``relative_to`` when given
+    (as a bundle's ``dataset_dir``), else absolute. Sorted by image stem, so the list is deterministic.
+
+    Raises:
+        FileNotFoundError: a folder does not exist, or holds no image.
+        ValueError: an image has no mask or a mask no image (unless ``allow_unpaired``), or two files
+            in one folder share a stem.
+    """
+    suffixes = tuple(s.lower() for s in suffixes)
+    images = _images(Path(images_dir), suffixes)
+    if not images:
+        raise FileNotFoundError(f"{images_dir}: no image with a suffix in {suffixes}.")
+    masks = _images(Path(masks_dir), suffixes) if masks_dir is not None else {}
+    if masks_dir is not None and not allow_unpaired:
+        missing = sorted(set(images) - set(masks))
+        orphans = sorted(set(masks) - set(images))
+        if missing or orphans:
+            raise ValueError(
+                f"{images_dir} / {masks_dir}: images without a mask: {_head(missing)}; "
+                f"masks without an image: {_head(orphans)}."
+            )
+
+    def rel(path: Path) -> str:
+        return str(path.resolve().relative_to(Path(relative_to).resolve())) if relative_to else str(path.resolve())
+
+    items = []
+    for stem, image in images.items():
+        if masks_dir is not None and stem not in masks:
+            continue
+        item = {"image": rel(image)}
+        if masks_dir is not None:
+            item["label"] = rel(masks[stem])
+        items.append(item)
+    return items
+
+
+def load_datalist(path: str | Path, key: str, root: str | Path) -> list[dict]:
+    """Items of ``key`` in the datalist JSON ``path``, with their ``image``/``label`` paths joined to ``root``.
+
+    Raises ``ValueError`` naming the file when the key is missing, and ``FileNotFoundError`` naming the first
+    listed file that does not exist under ``root``.
+    """
+    data = json.loads(Path(path).read_text())
+    if key not in data:
+        raise ValueError(f"{path}: no key {key!r}; keys are {sorted(data)}.")
+    items = []
+    for item in data[key]:
+        joined = dict(item)
+        for field in ("image", "label"):
+            if field in item:
+                joined[field] = str(Path(root) / item[field])
+                if not Path(joined[field]).is_file():
+                    raise FileNotFoundError(f"{path}: {field} {item[field]!r} not found under {root}.")
+        items.append(joined)
+    return items
+
+
+def bundle_datalist(dataset_dir: str | Path, datalist_file: str | Path, key: str) -> list[dict]:
+    """What a bundle's ``train.json``/``evaluate.json`` reads: if ``dataset_dir`` holds ``images/`` and
+    ``masks/``, the pairs in them (the same list for every ``key``: a folder is one set); otherwise the
+    ``key`` part (``"training"``/``"validation"``) of the committed ``datalist_file``, joined to ``dataset_dir``.
+    """
+    root = Path(dataset_dir)
+    if (root / "images").is_dir() and (root / "masks").is_dir():
+        return build_datalist(root / "images", root / "masks")
+    if not Path(datalist_file).is_file():
+        raise FileNotFoundError(
+            f"{dataset_dir}: no images/ and masks/ folders, and no datalist file {datalist_file} to read instead."
+        )
+    return load_datalist(datalist_file, key, root)

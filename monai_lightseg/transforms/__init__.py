@@ -1,0 +1,6 @@
+"""Transforms MONAI lacks, each as an array transform and its thin dictionary wrapper."""
+
+from monai_lightseg.transforms.overlay.array import BlendMaskOverlay
+from monai_lightseg.transforms.overlay.dictionary import BlendMaskOverlayd, BlendMaskOverlayD, BlendMaskOverlayDict
+
+__all__ = ["BlendMaskOverlay", "BlendMaskOverlayd", "BlendMaskOverlayD", "BlendMaskOverlayDict"]

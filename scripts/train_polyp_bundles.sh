@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Train (or resume) the polyp bundles one after another on the shared data, each for the recipe's fixed step
+# budget. Safe to rerun: a finished bundle is skipped, an interrupted one resumes from its last checkpoint.
+#   bash scripts/train_polyp_bundles.sh [DATA_DIR] [BUNDLE ...]
+# DATA_DIR defaults to ../shared/data (relative to the repository root). Logs: bundles/*/models/train.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA_DIR=$(realpath "${1:-../shared/data}")
+shift || true
+BUNDLES=("$@")
+[ ${#BUNDLES[@]} -gt 0 ] || BUNDLES=(unet emisnet feature_compression_net light_u2net)
+PY=${PY:-.venv/bin/python}
+for net in "${BUNDLES[@]}"; do
+  b=bundles/polyp_endoscopy_${net}_segmentation
+  steps=$($PY -c "import json; print(json.load(open('$b/configs/train.json'))['max_steps'])")
+  done_steps=$(tail -n 1 "$b/models/training_log.csv" 2>/dev/null | cut -d, -f2 || true)
+  if [ "${done_steps:-0}" = "$steps" ]; then echo "$b: finished ($steps steps), skipped"; continue; fi
+  echo "$b: training from step ${done_steps:-0} to $steps"
+  mkdir -p "$b/models"
+  (cd "$b" && ../../$PY -m monai.bundle run --config_file configs/train.json --bundle_root . \
+      --dataset_dir "$DATA_DIR" >> models/train.log 2>&1)
+done

@@ -1,0 +1,250 @@
+"""The polyp bundles, run the way users run them: MONAI's checks, train, resume, multi-process, infer, evaluate."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from monai.bundle import ConfigParser, ckpt_export, run, verify_metadata, verify_net_in_out
+from PIL import Image
+
+from tests.bundles.conftest import BUNDLES_DIR, POLYP_BUNDLES, SCHEMA, TRAINED_POLYP_BUNDLES
+
+SAMPLE_STEMS = ["cvc_clinicdb_1", "kvasir_val_0"]
+SHORT_TRAIN = {"max_steps": 2, "epoch_length": 1, "val_interval": 1, "batch_size": 2, "num_workers": 0, "cache_rate": 0}
+
+
+def test_four_polyp_bundles_exist() -> None:
+    assert POLYP_BUNDLES == [
+        "polyp_endoscopy_emisnet_segmentation",
+        "polyp_endoscopy_feature_compression_net_segmentation",
+        "polyp_endoscopy_light_u2net_segmentation",
+        "polyp_endoscopy_unet_segmentation",
+    ]
+
+
+def test_committed_configs_match_the_generator(tmp_path) -> None:
+    sys.path.insert(0, str(BUNDLES_DIR.parent / "scripts"))
+    try:
+        import make_polyp_bundles
+    finally:
+        sys.path.pop(0)
+    for path in make_polyp_bundles.generate(tmp_path, data_root=None):
+        committed = BUNDLES_DIR / path.relative_to(tmp_path)
+        assert committed.read_text() == path.read_text(), f"{committed} differs: run scripts/make_polyp_bundles.py"
+
+
+@pytest.mark.parametrize("name", POLYP_BUNDLES)
+def test_datalist_split_is_committed_and_disjoint(name: str) -> None:
+    split = json.loads((BUNDLES_DIR / name / "configs" / "datalist.json").read_text())
+    train = {i["image"] for i in split["training"]}
+    val = {i["image"] for i in split["validation"]}
+    assert len(train) == 1160 and len(val) == 232 and not train & val
+    assert all(not Path(p).is_absolute() for p in train | val)
+    assert {f"kvasir_seg/images/{s}.jpg" for s in ("val_0",)} <= val  # the shipped sample is a validation image
+    assert "cvc_clinicdb/images/1.png" in val
+
+
+@pytest.mark.parametrize("name", POLYP_BUNDLES)
+def test_verify_metadata_offline(name: str) -> None:
+    verify_metadata(meta_file=str(BUNDLES_DIR / name / "configs" / "metadata.json"), filepath=str(SCHEMA))
+
+
+@pytest.mark.parametrize("name", POLYP_BUNDLES)
+def test_verify_net_in_out(name: str) -> None:
+    configs = BUNDLES_DIR / name / "configs"
+    verify_net_in_out(
+        net_id="network_def",
+        meta_file=str(configs / "metadata.json"),
+        config_file=str(configs / "inference.json"),
+        bundle_root=str(BUNDLES_DIR / name),
+        device="cpu",
+    )
+
+
+def _ensure_weights(root: Path) -> Path:
+    """The shipped weights, or (for a bundle still training) a random initialisation saved the same way."""
+    path = root / "models" / "model.pt"
+    if not path.is_file():
+        parser = ConfigParser()
+        parser.read_config(str(root / "configs" / "inference.json"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(parser.get_parsed_content("network_def").state_dict(), path)
+    return path
+
+
+@pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("name", POLYP_BUNDLES)
+def test_ckpt_export_to_torchscript(name: str, scratch_bundle, tmp_path) -> None:
+    root = scratch_bundle(name)
+    weights = _ensure_weights(root)
+    out = tmp_path / "model.ts"
+    ckpt_export(
+        net_id="network_def",
+        filepath=str(out),
+        ckpt_file=str(weights),
+        meta_file=str(root / "configs/metadata.json"),
+        config_file=str(root / "configs/inference.json"),
+        bundle_root=str(root),
+    )
+    scripted = torch.jit.load(str(out))
+    parser = ConfigParser()
+    parser.read_config(str(root / "configs/inference.json"))
+    net = parser.get_parsed_content("network_def")
+    net.load_state_dict(torch.load(weights, map_location="cpu"))
+    x = torch.rand(1, 3, 256, 256)
+    with torch.no_grad():
+        torch.testing.assert_close(scripted(x), net.eval()(x), rtol=1e-4, atol=1e-4)
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("name", POLYP_BUNDLES)
+def test_train_two_steps_then_resume(name: str, scratch_bundle) -> None:
+    root = scratch_bundle(name)
+    (root / "models" / "model.pt").unlink(missing_ok=True)
+    (root / "models" / "model.best.json").unlink(missing_ok=True)
+    config = str(root / "configs" / "train.json")
+    run(config_file=config, bundle_root=str(root), **SHORT_TRAIN)
+    log = root / "models" / "training_log.csv"
+    assert [r["iteration"] for r in _rows(log)] == ["1", "2"]
+    assert all("val_mean_dice=" in r["validation"] for r in _rows(log))
+    assert (root / "models" / "model.pt").is_file()
+    assert len(list((root / "models" / "checkpoints").glob("*checkpoint*.pt"))) == 1
+    # a rerun with a larger budget continues from the checkpoint instead of starting again
+    run(config_file=config, bundle_root=str(root), **{**SHORT_TRAIN, "max_steps": 3})
+    assert [r["epoch"] for r in _rows(log)] == ["1", "2", "3"]
+    assert [p.name for p in (root / "models" / "checkpoints").glob("*checkpoint*.pt")] == ["checkpoint_epoch=3.pt"]
+    best = json.loads((root / "models" / "model.best.json").read_text())
+    assert best["metric"] == "val_mean_dice" and 0.0 <= best["value"] <= 1.0
+
+
+@pytest.mark.slow
+def test_multi_gpu_train_with_torchrun_on_cpu(scratch_bundle) -> None:
+    root = scratch_bundle("polyp_endoscopy_unet_segmentation")
+    (root / "models" / "model.pt").unlink(missing_ok=True)
+    # two samples over two ranks: one sample each, so batch size 1 (drop_last would leave no batch at 2)
+    overrides = [f"--{k}={v}" for k, v in {**SHORT_TRAIN, "batch_size": 1}.items()]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nnodes=1",
+        "--nproc_per_node=2",
+        "-m",
+        "monai.bundle",
+        "run",
+        "--config_file",
+        "['configs/train.json','configs/multi_gpu_train.json']",
+        "--bundle_root",
+        str(root),
+        *overrides,
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert [r["iteration"] for r in _rows(root / "models" / "training_log.csv")] == ["1", "2"]  # rank 0 only
+    state = torch.load(root / "models" / "model.pt", map_location="cpu")
+    assert not any(k.startswith("module.") for k in state)  # KeepBestNetwork unwraps DDP
+
+
+def _infer(root: Path, images: Path, out: Path) -> None:
+    run(
+        config_file=str(root / "configs/inference.json"),
+        bundle_root=str(root),
+        dataset_dir=str(images),
+        output_dir=str(out),
+    )
+
+
+@pytest.mark.parametrize("name", POLYP_BUNDLES)
+def test_inference_writes_masks_and_overlays_at_original_size(name: str, scratch_bundle, tmp_path) -> None:
+    root = scratch_bundle(name)
+    _ensure_weights(root)
+    out = tmp_path / "out"
+    _infer(root, root / "sample_data" / "images", out)
+    for stem, suffix in zip(SAMPLE_STEMS, [".png", ".jpg"]):
+        source = Image.open(root / "sample_data" / "images" / f"{stem}{suffix}")
+        mask = Image.open(out / f"{stem}.png")
+        overlay = Image.open(out / f"{stem}_overlay.png")
+        assert mask.size == source.size and overlay.size == source.size  # (W, H), non-square CVC frame included
+        assert mask.mode == "L" and set(np.unique(np.asarray(mask))) <= {0, 255}
+        assert overlay.mode == "RGB"
+
+
+def test_inference_cli_as_documented(scratch_bundle, tmp_path) -> None:
+    """Exactly the README command, in a subprocess, on an image folder holding a GIF and a small image."""
+    root = scratch_bundle("polyp_endoscopy_unet_segmentation")
+    _ensure_weights(root)
+    images = tmp_path / "in"
+    images.mkdir()
+    Image.open(root / "sample_data/images/cvc_clinicdb_1.png").save(images / "frame.gif")
+    Image.open(root / "sample_data/images/kvasir_val_0.jpg").resize((200, 150)).save(images / "small.tif")
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable,
+        "-m",
+        "monai.bundle",
+        "run",
+        "--config_file",
+        "configs/inference.json",
+        "--dataset_dir",
+        str(images),
+        "--output_dir",
+        str(out),
+    ]
+    result = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert Image.open(out / "frame.png").size == (384, 288)
+    assert Image.open(out / "small.png").size == (200, 150)  # smaller than the ROI: padded, then cropped back
+
+
+@pytest.mark.parametrize("name", TRAINED_POLYP_BUNDLES)
+def test_shipped_weights_reproduce_reference_masks(name: str, scratch_bundle, tmp_path) -> None:
+    """Regression check of the shipped weights: masks equal the committed reference (Dice >= 0.99 allows for
+    floating-point differences between CPUs), and the reference itself is a real segmentation of the sample."""
+    root = scratch_bundle(name)
+    out = tmp_path / "out"
+    _infer(root, root / "sample_data" / "images", out)
+    for stem in SAMPLE_STEMS:
+        got = np.asarray(Image.open(out / f"{stem}.png")) > 127
+        ref = np.asarray(Image.open(root / "sample_data" / "reference" / f"{stem}.png")) > 127
+        assert 2 * (got & ref).sum() / max(1, got.sum() + ref.sum()) >= 0.99
+
+
+@pytest.mark.parametrize("name", POLYP_BUNDLES)
+def test_evaluate_writes_consistent_reports(name: str, scratch_bundle, tmp_path) -> None:
+    root = scratch_bundle(name)
+    _ensure_weights(root)
+    report = tmp_path / "report"
+    run(
+        config_file=[str(root / "configs/inference.json"), str(root / "configs/evaluate.json")],
+        bundle_root=str(root),
+        output_dir=str(report),
+    )
+    rows = _rows(report / "per_image.csv")
+    assert sorted(Path(r["image"]).stem for r in rows) == SAMPLE_STEMS
+    summary = json.loads((report / "summary.json").read_text())
+    dice = [float(r["dice"]) for r in rows]
+    assert summary["all"]["class_1"]["dice"]["mean"] == pytest.approx(sum(dice) / len(dice))
+    # the reported Dice equals the Dice of the masks inference writes, against the shipped ground truth
+    out = tmp_path / "masks"
+    _infer(root, root / "sample_data" / "images", out)
+    for r in rows:
+        stem = Path(r["image"]).stem
+        pred = np.asarray(Image.open(out / f"{stem}.png")) > 127
+        suffix = ".png" if stem.startswith("cvc") else ".jpg"
+        gt = np.asarray(Image.open(root / "sample_data" / "masks" / f"{stem}{suffix}").convert("L")) > 127
+        expected = 2 * (pred & gt).sum() / max(1, pred.sum() + gt.sum())
+        assert float(r["dice"]) == pytest.approx(expected, abs=1e-4)

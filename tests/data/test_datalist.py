@@ -1,0 +1,105 @@
+"""Pairing images with masks, the committed polyp split rules, and datalist loading."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from monai_lightseg.data import build_datalist, bundle_datalist, cvc_clinicdb_sequence, load_datalist, polyp_datalist
+from monai_lightseg.data.polyp_split import KVASIR_NEAR_DUPLICATES
+
+
+def _touch(folder, *names):
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        (folder / n).write_bytes(b"x")
+
+
+def test_pairs_by_stem_across_formats(tmp_path) -> None:
+    _touch(tmp_path / "images", "a.jpg", "b.PNG", "c.tif", "notes.txt")
+    _touch(tmp_path / "masks", "a.png", "b.gif", "c.tiff")
+    items = build_datalist(tmp_path / "images", tmp_path / "masks", relative_to=tmp_path)
+    assert items == [
+        {"image": "images/a.jpg", "label": "masks/a.png"},
+        {"image": "images/b.PNG", "label": "masks/b.gif"},
+        {"image": "images/c.tif", "label": "masks/c.tiff"},
+    ]
+    assert build_datalist(tmp_path / "images", relative_to=tmp_path)[0] == {"image": "images/a.jpg"}
+
+
+def test_unpaired_and_ambiguous_files_are_named(tmp_path) -> None:
+    _touch(tmp_path / "images", "a.jpg", "b.jpg")
+    _touch(tmp_path / "masks", "a.png", "z.png")
+    with pytest.raises(ValueError, match=r"images without a mask: \['b'\].*masks without an image: \['z'\]"):
+        build_datalist(tmp_path / "images", tmp_path / "masks")
+    assert len(build_datalist(tmp_path / "images", tmp_path / "masks", allow_unpaired=True)) == 1
+    _touch(tmp_path / "dup", "a.jpg", "a.png")
+    with pytest.raises(ValueError, match="two files share the stem 'a'"):
+        build_datalist(tmp_path / "dup")
+    with pytest.raises(FileNotFoundError, match="folder not found"):
+        build_datalist(tmp_path / "missing")
+    _touch(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match="no image"):
+        build_datalist(tmp_path / "empty")
+
+
+def test_cvc_sequences_follow_the_dataset_readme() -> None:
+    assert [cvc_clinicdb_sequence(f) for f in (1, 25, 26, 104, 126, 127, 591, 592, 612)] == [
+        1,
+        1,
+        2,
+        6,
+        6,
+        7,
+        28,
+        29,
+        29,
+    ]
+    with pytest.raises(ValueError, match="1..612"):
+        cvc_clinicdb_sequence(613)
+
+
+def test_polyp_split_rules(tmp_path) -> None:
+    """Built on an empty stand-in of the shared layout: by sequence for CVC, by published split for Kvasir."""
+    kvasir = [f"train_{i}.jpg" for i in (300, 459, 510, 593, 620, 667, 1)] + ["val_0.jpg", "val_7.jpg"]
+    _touch(tmp_path / "kvasir_seg" / "images", *kvasir)
+    _touch(tmp_path / "kvasir_seg" / "masks", *kvasir)
+    cvc = [f"{n}.png" for n in (1, 25, 26, 104, 130, 530, 600)]
+    _touch(tmp_path / "cvc_clinicdb" / "images", *cvc)
+    _touch(tmp_path / "cvc_clinicdb" / "masks", *cvc)
+    split = polyp_datalist(tmp_path)
+    val = {i["image"] for i in split["validation"]}
+    assert val == {
+        "kvasir_seg/images/val_0.jpg",
+        "kvasir_seg/images/val_7.jpg",
+        "cvc_clinicdb/images/1.png",
+        "cvc_clinicdb/images/25.png",
+        "cvc_clinicdb/images/104.png",
+        "cvc_clinicdb/images/530.png",
+    }
+    train = {i["image"] for i in split["training"]}
+    assert not val & train
+    for a, b in KVASIR_NEAR_DUPLICATES:
+        assert f"kvasir_seg/images/{a}.jpg" in train and f"kvasir_seg/images/{b}.jpg" in train
+
+
+def test_load_and_bundle_datalist(tmp_path) -> None:
+    _touch(tmp_path / "data" / "x", "a.png", "m.png")
+    (tmp_path / "dl.json").write_text(
+        json.dumps({"training": [{"image": "x/a.png", "label": "x/m.png", "dataset": "d"}]})
+    )
+    items = load_datalist(tmp_path / "dl.json", "training", tmp_path / "data")
+    assert items == [{"image": str(tmp_path / "data/x/a.png"), "label": str(tmp_path / "data/x/m.png"), "dataset": "d"}]
+    with pytest.raises(ValueError, match="no key 'validation'"):
+        load_datalist(tmp_path / "dl.json", "validation", tmp_path / "data")
+    with pytest.raises(FileNotFoundError, match="'x/a.png' not found"):
+        load_datalist(tmp_path / "dl.json", "training", tmp_path)
+    assert bundle_datalist(tmp_path / "data", tmp_path / "dl.json", "training") == items
+    _touch(tmp_path / "folder" / "images", "q.png")
+    _touch(tmp_path / "folder" / "masks", "q.png")
+    assert bundle_datalist(tmp_path / "folder", tmp_path / "nope.json", "validation")[0]["label"].endswith(
+        "masks/q.png"
+    )
+    with pytest.raises(FileNotFoundError, match="no images/ and masks/ folders"):
+        bundle_datalist(tmp_path / "data", tmp_path / "nope.json", "training")

@@ -1,0 +1,67 @@
+"""Seed B's compound loss at the training ROI sizes, MS-SSIM size checks, and the deep-supervision adapter."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from monai.losses import DiceLoss
+
+from monai_lightseg.losses import BceDiceMsSsimLoss, MultiScaleSSIMLoss, StackedDeepSupervisionLoss
+
+
+def _blob(shape):
+    target = torch.zeros(shape)
+    index = (slice(None), slice(None)) + tuple(slice(s // 4, s // 2) for s in shape[2:])
+    target[index] = 1
+    return target
+
+
+@pytest.mark.parametrize("spatial_dims, size", [(2, 256), (3, 64)])
+def test_ms_ssim_works_at_training_roi(spatial_dims: int, size: int) -> None:
+    shape = (2, 1) + (size,) * spatial_dims
+    target = _blob(shape)
+    loss = MultiScaleSSIMLoss(spatial_dims)
+    assert loss(target, target).item() == pytest.approx(0.0, abs=1e-4)
+    noisy = (target + 0.3 * torch.rand(shape)).clamp(0, 1)
+    assert 0.0 < loss(noisy, target).item() < 1.0
+
+
+def test_ms_ssim_rejects_small_inputs_with_the_minimum() -> None:
+    with pytest.raises(ValueError, match="every side must be >= 176"):
+        MultiScaleSSIMLoss(2)(torch.rand(1, 1, 160, 256), torch.rand(1, 1, 160, 256))
+
+
+@pytest.mark.parametrize("spatial_dims, size", [(2, 256), (3, 64)])
+def test_compound_loss_decreases_towards_the_target_and_has_gradients(spatial_dims: int, size: int) -> None:
+    shape = (2, 1) + (size,) * spatial_dims
+    target = _blob(shape)
+    loss = BceDiceMsSsimLoss(spatial_dims)
+    good = (target * 2 - 1) * 6  # confident correct logits
+    bad = -good
+    assert loss(good, target) < loss(torch.zeros(shape), target) < loss(bad, target)
+    logits = torch.zeros(shape, requires_grad=True)
+    loss(logits, target).backward()
+    assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
+
+
+def test_compound_loss_multiclass_and_errors() -> None:
+    target = torch.randint(0, 3, (2, 1, 32, 32, 32)).float()
+    logits = torch.randn(2, 3, 32, 32, 32, requires_grad=True)
+    loss = BceDiceMsSsimLoss(3, softmax=True, ms_ssim_weights=(0.5, 0.5), ms_ssim_kernel_size=5)
+    loss(logits, target).backward()
+    assert torch.isfinite(logits.grad).all()
+    with pytest.raises(ValueError, match="must be >= 0"):
+        BceDiceMsSsimLoss(2, dice_weight=-1)
+    with pytest.raises(ValueError, match="binary target shape"):
+        BceDiceMsSsimLoss(2, ms_ssim_weight=0)(torch.zeros(1, 1, 8, 8), torch.zeros(1, 2, 8, 8))
+
+
+def test_stacked_deep_supervision_weights_levels_like_monai() -> None:
+    target = torch.ones(2, 1, 16, 16)
+    main, side = torch.full((2, 1, 16, 16), 5.0), torch.full((2, 1, 16, 16), -5.0)
+    dice = DiceLoss(sigmoid=True)
+    loss = StackedDeepSupervisionLoss(dice, weight_mode="exp")
+    stacked = torch.stack([main, side], dim=1)
+    expected = 1.0 * dice(main, target) + 0.5 * dice(side, target)  # MONAI "exp": weights 1, 1/2, unnormalised
+    assert loss(stacked, target).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert loss(main, target).item() == pytest.approx(dice(main, target).item())
