@@ -39,8 +39,12 @@ def _segment_samples(args: argparse.Namespace) -> int:
         print("No trained polyp bundle found (bundles/*/models/model.pt): showing the networks instead.")
         return _networks(args)
     images, out = Path(args.images), Path(args.output)
-    run(config_file=str(bundle / "configs" / "inference.json"), bundle_root=str(bundle), dataset_dir=str(images),
-        output_dir=str(out))
+    run(
+        config_file=str(bundle / "configs" / "inference.json"),
+        bundle_root=str(bundle),
+        dataset_dir=str(images),
+        output_dir=str(out),
+    )
     masks_dir = images.parent / "masks"
     print(f"bundle: {bundle.name}; masks and overlays written to {out}/")
     print(f"{'image':28s}{'size':>12s}{'polyp area':>12s}{'Dice vs mask':>14s}")
@@ -89,6 +93,41 @@ def _networks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _segment(args: argparse.Namespace) -> int:
+    """Batch-segment a folder of studies with a bundle (see monai_lightseg.batch.segment)."""
+    import logging
+
+    from monai_lightseg.batch import BatchOptions, run_batch
+    from monai_lightseg.io.discovery import SeriesRules
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    rules = SeriesRules(
+        modalities=tuple(args.modality), orientations=tuple(args.orientation), min_slices=args.min_slices
+    )
+    options = BatchOptions(
+        bundle=Path(args.bundle), input=Path(args.input), output=Path(args.output), device=args.device,
+        resume=args.resume, overwrite=args.overwrite, num_parts=args.num_parts, part_id=args.part_id, rules=rules,
+        progress=not args.no_progress,
+    )  # fmt: skip
+    try:
+        return run_batch(options)
+    except (FileExistsError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from monai_lightseg.batch import merge_parts
+
+    try:
+        n = merge_parts(args.output)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"merged {n} studies into {args.output}/report.csv, report.json and keys.csv")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monai-lightseg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +141,23 @@ def build_parser() -> argparse.ArgumentParser:
     nets.add_argument("--images", default=str(SAMPLES), help="folder of PNG/JPEG images (default: shipped samples)")
     nets.add_argument("--variant", default="base", help="network variant: tiny, small or base")
     nets.set_defaults(func=_networks)
+    seg = sub.add_parser("segment", help="segment every study in a folder tree with a bundle")
+    seg.add_argument("--bundle", required=True, help="bundle folder (configs/, models/model.pt)")
+    seg.add_argument("--input", required=True, help="folder tree of DICOM, NIfTI and 2D images")
+    seg.add_argument("--output", required=True, help="output root (mirrors the input tree)")
+    seg.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when available)")
+    seg.add_argument("--resume", action="store_true", help="skip studies the manifest lists as fully written")
+    seg.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    seg.add_argument("--num-parts", type=int, default=1, help="split the batch into this many parts")
+    seg.add_argument("--part-id", type=int, default=0, help="which part this process runs (0-based)")
+    seg.add_argument("--modality", nargs="*", default=["CT", "MR"], help="DICOM modalities to segment")
+    seg.add_argument("--orientation", nargs="*", default=[], help="axial, coronal, sagittal, oblique (default any)")
+    seg.add_argument("--min-slices", type=int, default=3, help="skip DICOM series with fewer slices")
+    seg.add_argument("--no-progress", action="store_true", help="no progress bar")
+    seg.set_defaults(func=_segment)
+    merge = sub.add_parser("merge", help="merge the reports of a batch split with --num-parts")
+    merge.add_argument("output", help="the batch's output root")
+    merge.set_defaults(func=_merge)
     return parser
 
 

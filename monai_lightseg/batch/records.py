@@ -1,0 +1,82 @@
+"""The batch's bookkeeping files: manifest (for --resume), report (per study), key-to-path map (patient data)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+__all__ = ["StudyRecord", "Manifest", "write_reports", "part_suffix", "REPORT_FIELDS"]
+
+REPORT_FIELDS = [
+    "key", "kind", "status", "reason", "n_lesions", "mask_voxels", "mask_mm", "mask_unit",
+    "read_s", "infer_s", "write_s",
+]  # fmt: skip
+
+
+@dataclass
+class StudyRecord:
+    """One study's outcome. ``key`` is non-identifying; ``outputs`` are paths relative to the output root."""
+
+    key: str
+    kind: str
+    status: str  # "done", "failed" or "skipped"
+    reason: str = ""
+    n_lesions: int | None = None
+    mask_voxels: int | None = None
+    mask_mm: float | None = None
+    mask_unit: str = ""
+    read_s: float | None = None
+    infer_s: float | None = None
+    write_s: float | None = None
+    outputs: list[str] = field(default_factory=list)
+
+
+def part_suffix(num_parts: int, part_id: int) -> str:
+    return "" if num_parts == 1 else f".part{part_id}of{num_parts}"
+
+
+class Manifest:
+    """Append-only JSON lines, one per finished study, written (and fsynced) only after all of that study's
+    outputs were renamed into place. ``--resume`` skips a key whose last line says ``done`` and whose outputs
+    all exist; anything else (failed, interrupted before its line) is redone."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def done(self, root: Path) -> dict[str, StudyRecord]:
+        records: dict[str, StudyRecord] = {}
+        if self.path.is_file():
+            for line in self.path.read_text().splitlines():
+                if line.strip():
+                    try:
+                        record = StudyRecord(**json.loads(line))
+                    except (json.JSONDecodeError, TypeError):
+                        continue  # a line cut by a kill: that study is redone
+                    records[record.key] = record
+        return {k: r for k, r in records.items() if r.status == "done" and all((root / o).is_file() for o in r.outputs)}
+
+    def append(self, record: StudyRecord) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as f:
+            f.write(json.dumps(asdict(record)) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def write_reports(records: list[StudyRecord], csv_path: Path, json_path: Path) -> None:
+    """``report.csv`` (one row per study, :data:`REPORT_FIELDS`) and ``report.json`` (the same plus counts)."""
+    rows = [{k: getattr(r, k) for k in REPORT_FIELDS} for r in sorted(records, key=lambda r: r.key)]
+    tmp = csv_path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=REPORT_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(csv_path)
+    counts = {s: sum(r.status == s for r in records) for s in ("done", "failed", "skipped")}
+    payload = {"counts": counts, "studies": rows}
+    tmp = json_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    tmp.replace(json_path)

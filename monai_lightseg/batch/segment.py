@@ -1,0 +1,266 @@
+"""``monai-lightseg segment``: segment every study under a folder with a bundle, one study at a time.
+
+Per study: read with geometry checks (any failure is that study's, reported with its reason, and the batch
+goes on), segment with the bundle's own pipeline (:class:`BundleSegmenter`), write the outputs next to where
+the input tree puts them (temporary file, then rename), then append the study to the manifest. Outputs:
+
+- 2D image or 2D DICOM frame: ``<relpath without suffix>.png`` (0/255).
+- NIfTI: ``<relpath without suffix>_mask.nii.gz`` on the source grid.
+- DICOM series: ``<folder>/series_<id>/mask.nii.gz`` and ``seg.dcm`` (DICOM SEG referencing the source).
+
+Bookkeeping in the output root (suffix ``.partKofN`` when the batch is split): ``report.csv``/``report.json``
+(per study, by non-identifying key: no names, no paths; the files to share), ``keys.csv`` (key -> input path)
+and ``manifest.jsonl`` (key -> output paths, for ``--resume``). Paths mirror the input tree and can hold
+patient names, so ``keys.csv``, ``manifest.jsonl`` and the output tree itself are patient data.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from skimage.measure import label as connected_components
+
+from monai_lightseg.batch.records import Manifest, StudyRecord, part_suffix, write_reports
+from monai_lightseg.io.dicom_series import read_dicom_series
+from monai_lightseg.io.discovery import SeriesRules, StudyItem, discover
+from monai_lightseg.io.errors import StudyError
+from monai_lightseg.io.volumes import read_nifti
+from monai_lightseg.io.writers import atomic_write, write_nifti_mask, write_png_mask
+
+__all__ = ["BatchOptions", "run_batch", "merge_parts", "select_part"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchOptions:
+    bundle: Path
+    input: Path
+    output: Path
+    device: str | None = None
+    resume: bool = False
+    overwrite: bool = False
+    num_parts: int = 1
+    part_id: int = 0
+    rules: SeriesRules = field(default_factory=SeriesRules)
+    progress: bool = True
+
+
+def select_part(items: list[StudyItem], num_parts: int, part_id: int) -> list[StudyItem]:
+    """Items of part ``part_id`` of ``num_parts``, by a hash of each key: stable when files are added."""
+    if num_parts < 1 or not 0 <= part_id < num_parts:
+        raise ValueError(
+            f"--part-id must be in [0, {num_parts - 1}] and --num-parts >= 1; got {part_id} of {num_parts}."
+        )
+    return [i for i in items if int(hashlib.sha256(i.key.encode()).hexdigest(), 16) % num_parts == part_id]
+
+
+def _outputs(item: StudyItem) -> dict[str, str]:
+    stem = (
+        item.relpath[: -len(".nii.gz")] if item.relpath.endswith(".nii.gz") else str(Path(item.relpath).with_suffix(""))
+    )
+    if item.kind in ("image_2d", "dicom_2d"):
+        return {"png": f"{stem if item.kind == 'image_2d' else item.relpath}.png"}
+    if item.kind == "nifti":
+        return {"nifti": f"{stem}_mask.nii.gz"}
+    return {"nifti": f"{item.relpath}/mask.nii.gz", "seg": f"{item.relpath}/seg.dcm"}
+
+
+def _to_8bit_rgb_png(array: np.ndarray, path: Path) -> Path:
+    """Save a 2D array (H, W) or (H, W, 3|4) as 8-bit RGB: deeper integer images are scaled by their maximum."""
+    a = np.asarray(array)
+    if a.ndim == 3 and a.shape[2] == 4:
+        a = a[..., :3]
+    if a.dtype != np.uint8:
+        a = a.astype(np.float64)
+        top = a.max()
+        a = (a / top * 255 if top > 255 else a).clip(0, 255).round().astype(np.uint8)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    Image.fromarray(a, mode="RGB").save(path)
+    return path
+
+
+def _lesion_stats(mask: np.ndarray, spacing: tuple[float, ...] | None) -> dict:
+    n = int(connected_components(mask > 0).max()) if mask.any() else 0
+    voxels = int(np.count_nonzero(mask))
+    out = {"n_lesions": n, "mask_voxels": voxels, "mask_mm": None, "mask_unit": ""}
+    if spacing is not None:
+        out["mask_mm"] = round(voxels * float(np.prod(spacing)), 3)
+        out["mask_unit"] = "mm2" if len(spacing) == 2 else "mm3"
+    return out
+
+
+class _Runner:
+    def __init__(self, options: BatchOptions) -> None:
+        from monai_lightseg.inference import BundleSegmenter  # torch and MONAI load here, not at CLI start
+
+        self.o = options
+        self.segmenter = BundleSegmenter(options.bundle, device=options.device)
+        self.scratch = Path(tempfile.mkdtemp(prefix="monai_lightseg_"))
+
+    def close(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _check_dims(self, item: StudyItem, dims: int) -> None:
+        if dims != self.segmenter.spatial_dims:
+            raise StudyError(f"the bundle segments {self.segmenter.spatial_dims}D images; this study is {dims}D.")
+
+    def process(self, item: StudyItem) -> StudyRecord:
+        outputs = _outputs(item)
+        record = StudyRecord(key=item.key, kind=item.kind, status="done")
+        for rel in outputs.values():  # a resumed batch may replace what an interrupted run of it left
+            if (self.o.output / rel).exists() and not (self.o.overwrite or self.o.resume):
+                raise StudyError(f"output exists ({'/'.join(Path(rel).parts[-1:])}); pass --overwrite to replace it.")
+        t0 = time.perf_counter()
+        spacing, reference, datasets = None, None, None
+        if item.kind == "image_2d":
+            self._check_dims(item, 2)
+            with Image.open(item.files[0]) as im:
+                source = _to_8bit_rgb_png(
+                    np.asarray(im.convert("RGBA") if im.mode == "P" else im), self.scratch / "in.png"
+                )
+        elif item.kind == "dicom_2d":
+            self._check_dims(item, 2)
+            import pydicom
+
+            ds = pydicom.dcmread(item.files[0])
+            pixels = ds.pixel_array if item.frame is None else ds.pixel_array[item.frame]
+            source = _to_8bit_rgb_png(pixels, self.scratch / "in.png")
+            if "PixelSpacing" in ds:
+                spacing = tuple(float(v) for v in ds.PixelSpacing)
+        elif item.kind == "nifti":
+            self._check_dims(item, 3)
+            reference = read_nifti(item.files[0])
+            source, spacing = item.files[0], reference.GetSpacing()
+        else:
+            self._check_dims(item, 3)
+            volume = read_dicom_series(item.files)
+            reference, datasets, spacing = volume.image, volume.datasets, volume.image.GetSpacing()
+            import SimpleITK as sitk
+
+            source = self.scratch / "series.nii.gz"
+            sitk.WriteImage(reference, str(source))
+        record.read_s = round(time.perf_counter() - t0, 3)
+        t1 = time.perf_counter()
+        mask = self.segmenter(source)
+        record.infer_s = round(time.perf_counter() - t1, 3)
+        t2 = time.perf_counter()
+        if reference is not None and mask.shape != tuple(reversed(reference.GetSize())):
+            raise StudyError(
+                f"the bundle returned a mask of shape {mask.shape} for a volume of size {reference.GetSize()}."
+            )
+        for kind, rel in outputs.items():
+            target = self.o.output / rel
+            if kind == "png":
+                write_png_mask(mask, target)
+            elif kind == "nifti":
+                write_nifti_mask(mask, reference, target)
+            else:
+                from monai_lightseg.io.dicom_seg import write_dicom_seg
+
+                names = {v: n for v, n in self.segmenter.segment_names.items()}
+                bundle = self.segmenter.metadata
+                write_dicom_seg(
+                    mask, datasets, target, segment_labels=names,
+                    algorithm_name=bundle.get("name", self.o.bundle.name), algorithm_version=bundle["version"],
+                )  # fmt: skip
+        record.write_s = round(time.perf_counter() - t2, 3)
+        record.outputs = list(outputs.values())
+        record.__dict__.update(_lesion_stats(mask, spacing))
+        return record
+
+
+def run_batch(options: BatchOptions) -> int:
+    """Segment every study under ``options.input``; returns 0 when all succeeded, 1 when any failed."""
+    out = options.output
+    suffix = part_suffix(options.num_parts, options.part_id)
+    manifest = Manifest(out / f"manifest{suffix}.jsonl")
+    if manifest.path.exists() and not (options.resume or options.overwrite):
+        raise FileExistsError(
+            f"{out} already holds a batch ({manifest.path.name}); "
+            "pass --resume to continue it or --overwrite to redo it."
+        )
+    if options.overwrite and not options.resume and manifest.path.exists():
+        manifest.path.unlink()
+    items = select_part(discover(options.input, options.rules), options.num_parts, options.part_id)
+    done = manifest.done(out) if options.resume else {}
+    for stale in out.rglob(".tmp-*") if out.is_dir() else []:  # left by a kill mid-write
+        stale.unlink()
+    records: list[StudyRecord] = list(done.values())
+    todo = [i for i in items if i.key not in done]
+    out.mkdir(parents=True, exist_ok=True)
+    _write_keys(out / f"keys{suffix}.csv", items)
+    runner = _Runner(options) if any(i.kind not in ("failed", "skipped") for i in todo) else None
+    try:
+        from tqdm import tqdm
+
+        for item in tqdm(todo, desc="studies", unit="study", disable=not options.progress):
+            if item.kind in ("failed", "skipped"):
+                record = StudyRecord(key=item.key, kind=item.kind, status=item.kind, reason=item.reason)
+            else:
+                try:
+                    record = runner.process(item)
+                except StudyError as err:
+                    record = StudyRecord(key=item.key, kind=item.kind, status="failed", reason=str(err))
+                except Exception as err:  # one broken study never stops the batch
+                    logger.exception("study %s failed", item.key)
+                    record = StudyRecord(
+                        key=item.key, kind=item.kind, status="failed", reason=f"{type(err).__name__}: {err}"
+                    )
+            manifest.append(record)
+            records.append(record)
+            logger.info("study %s: %s %s", record.key, record.status, record.reason)
+    finally:
+        if runner is not None:
+            runner.close()
+    write_reports(records, out / f"report{suffix}.csv", out / f"report{suffix}.json")
+    return 1 if any(r.status == "failed" for r in records) else 0
+
+
+def _write_keys(path: Path, items: list[StudyItem]) -> None:
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["key", "kind", "input_relpath"])
+            for i in items:
+                writer.writerow([i.key, i.kind, i.relpath])
+
+    atomic_write(path, write, suffix=".csv")
+
+
+def merge_parts(output: str | Path) -> int:
+    """Merge the ``.partKofN`` manifests of a split batch into ``report.csv``/``report.json`` and ``keys.csv``.
+    Returns the number of studies merged."""
+    out = Path(output)
+    records: dict[str, StudyRecord] = {}
+    for path in sorted(out.glob("manifest.part*.jsonl")):
+        for line in path.read_text().splitlines():
+            if line.strip():
+                try:
+                    r = StudyRecord(**json.loads(line))
+                except (json.JSONDecodeError, TypeError):
+                    continue
+                records[r.key] = r
+    if not records:
+        raise FileNotFoundError(f"{out}: no manifest.part*.jsonl to merge.")
+    write_reports(list(records.values()), out / "report.csv", out / "report.json")
+    rows = []
+    for path in sorted(out.glob("keys.part*.csv")):
+        with path.open(newline="") as f:
+            rows += list(csv.reader(f))[1:]
+    with (out / "keys.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["key", "kind", "input_relpath"])
+        writer.writerows(sorted(set(map(tuple, rows))))
+    return len(records)

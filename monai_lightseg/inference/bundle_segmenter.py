@@ -1,0 +1,101 @@
+"""Segment files one at a time with a MONAI bundle's own inference pipeline, returning the mask as an array."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from monai.bundle import ConfigParser
+from monai.data import MetaTensor
+from monai.transforms import Compose, Invertd, SaveImaged
+
+__all__ = ["BundleSegmenter"]
+
+_WRITERS = (SaveImaged,)
+
+
+class BundleSegmenter:
+    """Load ``BUNDLE/configs/inference.json`` once (network, weights, preprocessing, inferer, postprocessing)
+    and segment one file per call, the way ``monai.bundle run`` would, but returning the mask instead of
+    writing it: the batch command decides names, formats and atomic writes.
+
+    The bundle's postprocessing runs without its writers (``SaveImaged``) and without any transform that adds
+    keys other than ``pred`` (overlays). Geometry changed by the preprocessing (spacing, orientation, crops)
+    is undone with MONAI's ``Invertd`` before the postprocessing, so the mask lies on the grid of the file
+    as the bundle's loader read it.
+
+    The bundle's postprocessing must make the output discrete (threshold or argmax), as MONAI bundles do before
+    ``SaveImaged``; a multi-channel output is reduced with argmax.
+
+    Output of :meth:`__call__`: a uint8 label array in numpy order of the source, (H, W) for 2D images and
+    (Z, Y, X) for volumes (SimpleITK's ``GetArrayFromImage`` order); 0 background, 1..K the channels of the
+    bundle's ``channel_def`` (binary bundles: 0/1).
+
+    Args:
+        bundle_dir: the bundle folder (``configs/inference.json``, ``configs/metadata.json``, ``models/model.pt``).
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default: the bundle's own choice (CUDA when present).
+    """
+
+    def __init__(self, bundle_dir: str | Path, device: str | None = None) -> None:
+        self.bundle_dir = Path(bundle_dir)
+        config = self.bundle_dir / "configs" / "inference.json"
+        weights = self.bundle_dir / "models" / "model.pt"
+        for path in (config, weights):
+            if not path.is_file():
+                raise FileNotFoundError(f"{self.bundle_dir}: not a usable bundle, {path.name} is missing.")
+        self.metadata = json.loads((self.bundle_dir / "configs" / "metadata.json").read_text())
+        parser = ConfigParser()
+        parser.read_config(str(config))
+        parser["bundle_root"] = str(self.bundle_dir)
+        if device is not None:
+            parser["device"] = f"$torch.device({device!r})"
+        self.device = parser.get_parsed_content("device")
+        self.amp = bool(parser.get_parsed_content("amp")) and self.device.type == "cuda"
+        self.network = parser.get_parsed_content("network")
+        self.network.load_state_dict(torch.load(weights, map_location=self.device, weights_only=True))
+        self.network.eval()
+        self.preprocessing = parser.get_parsed_content("preprocessing")
+        self.inferer = parser.get_parsed_content("inferer")
+        post = parser.get_parsed_content("postprocessing")
+        kept = [t for t in post.transforms if not isinstance(t, (*_WRITERS, Invertd)) and _only_pred(t)]
+        self.postprocessing = Compose(kept)
+        self.invert = Invertd(keys="pred", transform=self.preprocessing, orig_keys="image", nearest_interp=False)
+        image_format = self.metadata["network_data_format"]["inputs"]["image"]
+        self.spatial_dims = len(image_format["spatial_shape"])
+        self.in_channels = int(image_format["num_channels"])
+        channel_def = self.metadata["network_data_format"]["outputs"]["pred"].get("channel_def", {})
+        self.labels = {int(k): v for k, v in channel_def.items()}
+
+    @property
+    def segment_names(self) -> dict[int, str]:
+        """Label value -> name of what the mask holds (binary: ``{1: channel 0's name}``)."""
+        if len(self.labels) <= 1:
+            return {1: next(iter(self.labels.values()), "foreground")}
+        return {k: v for k, v in self.labels.items() if k != 0}
+
+    def __call__(self, path: str | Path) -> np.ndarray:
+        data = self.preprocessing({"image": str(path)})
+        image = data["image"]
+        autocast = torch.autocast("cuda") if self.amp else contextlib.nullcontext()
+        with torch.no_grad(), autocast:
+            logits = self.inferer(image.unsqueeze(0).to(self.device), self.network)[0].float().cpu()
+        data["pred"] = MetaTensor(logits, meta=dict(image.meta), applied_operations=list(image.applied_operations))
+        if image.applied_operations:
+            data = self.invert(data)
+        data = self.postprocessing(data)
+        pred = torch.as_tensor(data["pred"]).cpu()
+        if pred.shape[0] == 1:  # already discrete: a thresholded binary mask or an argmax label map
+            labels = pred[0].round().clamp(min=0)
+        else:  # one channel per class (probabilities or one-hot)
+            labels = pred.argmax(dim=0)
+        array = labels.numpy().astype(np.uint8)
+        return np.ascontiguousarray(array.transpose(tuple(reversed(range(array.ndim)))))
+
+
+def _only_pred(transform) -> bool:
+    """Keep transforms that act on ``pred`` alone (activations, thresholds, argmax, component cleanup)."""
+    keys = getattr(transform, "keys", ("pred",))
+    return tuple(keys) == ("pred",)

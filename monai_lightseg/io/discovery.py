@@ -1,0 +1,168 @@
+"""Find the studies in a folder tree holding any mix of DICOM (any names, nested, several studies and series
+per folder), NIfTI and 2D images, and decide what to segment.
+
+Each result is a :class:`StudyItem`: one thing the batch command segments (a DICOM series, a 2D DICOM
+instance or frame, a NIfTI file, a 2D image file), or a failure with its reason (an empty, truncated or
+non-image file, a series the rules exclude). Items carry a non-identifying ``key`` (a hash of UIDs or
+of the relative path), so reports never need a patient name or ID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pydicom
+from pydicom.errors import InvalidDicomError
+
+__all__ = ["SeriesRules", "StudyItem", "discover", "IMAGE_SUFFIXES_2D", "NIFTI_SUFFIXES"]
+
+IMAGE_SUFFIXES_2D = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp")
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+#: SOP classes whose instances are 2D colour pictures, not slices of a volume
+RGB_2D_SOP_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.77.1.1": "VL Endoscopic Image",
+    "1.2.840.10008.5.1.4.1.1.77.1.1.1": "Video Endoscopic Image",
+    "1.2.840.10008.5.1.4.1.1.77.1.4": "VL Photographic Image",
+    "1.2.840.10008.5.1.4.1.1.7": "Secondary Capture Image",
+    "1.2.840.10008.5.1.4.1.1.7.4": "Multi-frame True Color Secondary Capture Image",
+}
+SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
+
+
+@dataclass(frozen=True)
+class SeriesRules:
+    """Which DICOM series are segmented. Every series of every study that passes all rules is segmented on
+    its own (two series in one folder are never merged).
+
+    Args:
+        modalities: allowed Modality values (empty: any).
+        exclude_image_types: a series whose ImageType contains any of these values is skipped
+            (localizers and derived/secondary reformats by default).
+        orientations: allowed slice orientations among ``axial``, ``coronal``, ``sagittal``, ``oblique``
+            (empty: any), from the dominant axis of the slice normal.
+        min_slices: fewer slices than this: skipped (a 3D model needs a volume).
+    """
+
+    modalities: tuple[str, ...] = ("CT", "MR")
+    exclude_image_types: tuple[str, ...] = ("LOCALIZER", "SCOUT")
+    orientations: tuple[str, ...] = ()
+    min_slices: int = 3
+
+    def reason_to_skip(self, modality: str, image_type: Iterable[str], orientation: str, n_slices: int) -> str:
+        """Why a series is skipped, or ``""`` when it is segmented."""
+        if self.modalities and modality not in self.modalities:
+            return f"modality {modality or '(none)'} not in {list(self.modalities)}"
+        hit = sorted(set(image_type) & set(self.exclude_image_types))
+        if hit:
+            return f"image type {'/'.join(image_type)} contains {hit}"
+        if self.orientations and orientation not in self.orientations:
+            return f"{orientation} slices, rules allow {list(self.orientations)}"
+        if n_slices < self.min_slices:
+            return f"{n_slices} slices, fewer than {self.min_slices}"
+        return ""
+
+
+@dataclass
+class StudyItem:
+    """One unit of work (or of failure) found under the input root.
+
+    ``kind``: ``dicom_series`` (3D), ``dicom_2d`` (one colour instance; ``frame`` set for multi-frame),
+    ``nifti``, ``image_2d``, or ``failed``/``skipped`` with ``reason``.
+    ``relpath``: where outputs go, mirroring the input tree (may contain patient names: reports use ``key``).
+    """
+
+    key: str
+    kind: str
+    files: list[Path]
+    relpath: str
+    reason: str = ""
+    frame: int | None = None
+    info: dict = field(default_factory=dict)
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def _orientation(ds: pydicom.Dataset) -> str:
+    iop = getattr(ds, "ImageOrientationPatient", None)
+    if iop is None or len(iop) != 6:
+        return "unknown"
+    r, c = [float(v) for v in iop[:3]], [float(v) for v in iop[3:]]
+    n = [abs(r[1] * c[2] - r[2] * c[1]), abs(r[2] * c[0] - r[0] * c[2]), abs(r[0] * c[1] - r[1] * c[0])]
+    axis = max(range(3), key=lambda i: n[i])
+    if n[axis] < 0.8:
+        return "oblique"
+    return ("sagittal", "coronal", "axial")[axis]
+
+
+def _is_rgb_2d(ds: pydicom.Dataset) -> bool:
+    return int(getattr(ds, "SamplesPerPixel", 1)) == 3 or str(getattr(ds, "SOPClassUID", "")) in RGB_2D_SOP_CLASSES
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
+
+
+def discover(root: str | Path, rules: SeriesRules | None = None) -> list[StudyItem]:
+    """All items under ``root`` (sorted by ``relpath`` then key, so the order is stable between runs)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: input folder not found.")
+    rules = rules or SeriesRules()
+    items: list[StudyItem] = []
+    series: dict[tuple[str, str], list[tuple[Path, pydicom.Dataset]]] = defaultdict(list)
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        rel = str(path.relative_to(root))
+        suffix = _suffix(path)
+        if path.stat().st_size == 0:
+            items.append(StudyItem(_key(rel), "failed", [path], rel, reason="empty file (0 bytes)"))
+        elif suffix in NIFTI_SUFFIXES:
+            items.append(StudyItem(_key(rel), "nifti", [path], rel))
+        elif suffix in IMAGE_SUFFIXES_2D:
+            items.append(StudyItem(_key(rel), "image_2d", [path], rel))
+        else:
+            try:
+                ds = pydicom.dcmread(path, stop_before_pixels=True)
+            except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, AttributeError) as err:
+                items.append(StudyItem(_key(rel), "failed", [path], rel, reason=f"not a DICOM or image file ({err})"))
+                continue
+            if str(getattr(ds, "SOPClassUID", "")) == SEG_SOP_CLASS or "PixelData" not in ds and "Rows" not in ds:
+                continue  # our own SEG outputs or non-image objects (reports, presentation states)
+            study = str(getattr(ds, "StudyInstanceUID", ""))
+            uid = str(getattr(ds, "SeriesInstanceUID", ""))
+            if not study or not uid:
+                items.append(StudyItem(_key(rel), "failed", [path], rel, reason="DICOM without Study/Series UID"))
+                continue
+            series[(study, uid)].append((path, ds))
+    for (study, uid), members in series.items():
+        members.sort(key=lambda m: (int(getattr(m[1], "InstanceNumber", 0) or 0), str(m[0])))
+        first_path, first = members[0]
+        rel = str(first_path.parent.relative_to(root) / f"series_{_key(study, uid)[:8]}")
+        if _is_rgb_2d(first):
+            for path, ds in members:
+                frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+                prel = str(path.relative_to(root))
+                for frame in range(frames) if frames > 1 else [None]:
+                    key = _key(study, uid, str(ds.SOPInstanceUID), str(frame))
+                    name = prel if frame is None else f"{prel}_frame{frame:04d}"
+                    info = {"modality": str(ds.get("Modality", ""))}
+                    items.append(StudyItem(key, "dicom_2d", [path], name, frame=frame, info=info))
+            continue
+        files = [p for p, _ in members]
+        info = {
+            "modality": str(getattr(first, "Modality", "")),
+            "image_type": list(getattr(first, "ImageType", [])),
+            "orientation": _orientation(first),
+            "n_slices": len(members),
+            "series_description": str(getattr(first, "SeriesDescription", "")),
+        }
+        reason = rules.reason_to_skip(info["modality"], info["image_type"], info["orientation"], info["n_slices"])
+        kind = "skipped" if reason else "dicom_series"
+        items.append(StudyItem(_key(study, uid), kind, files, rel, reason=reason, info=info))
+    return sorted(items, key=lambda i: (i.relpath, i.key))

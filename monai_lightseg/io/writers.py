@@ -1,0 +1,55 @@
+"""Mask writers that put the result exactly on the source's grid, atomically (temporary file, then rename)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+from PIL import Image
+
+__all__ = ["atomic_write", "write_nifti_mask", "write_png_mask"]
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None], suffix: str = "") -> Path:
+    """Call ``write(tmp)`` on a temporary file in ``path``'s folder, then rename it onto ``path``.
+
+    A crash or kill mid-write leaves at most a hidden ``.tmp-*`` file, never a partial output under the final
+    name. ``suffix`` keeps the extension writers infer the format from (e.g. ``.nii.gz``).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_nifti_mask(mask_zyx: np.ndarray, reference: sitk.Image, path: str | Path) -> Path:
+    """Write a label mask (z, y, x) on ``reference``'s grid: same size, spacing, origin and direction.
+
+    Raises ``ValueError`` when the mask's shape is not the reference's (no resampling happens here).
+    """
+    size_zyx = tuple(reversed(reference.GetSize()))
+    if tuple(mask_zyx.shape) != size_zyx:
+        raise ValueError(f"write_nifti_mask: mask shape {mask_zyx.shape} != reference size (z, y, x) {size_zyx}.")
+    image = sitk.GetImageFromArray(np.ascontiguousarray(mask_zyx.astype(np.uint8)))
+    image.CopyInformation(reference)
+    return atomic_write(path, lambda tmp: sitk.WriteImage(image, str(tmp), useCompression=True), suffix=".nii.gz")
+
+
+def write_png_mask(mask_hw: np.ndarray, path: str | Path) -> Path:
+    """Write a binary (H, W) mask as an 8-bit PNG with values 0 and 255."""
+    if mask_hw.ndim != 2:
+        raise ValueError(f"write_png_mask: expected an (H, W) mask, got shape {mask_hw.shape}.")
+    image = Image.fromarray(np.where(mask_hw > 0, 255, 0).astype(np.uint8), mode="L")
+    return atomic_write(path, lambda tmp: image.save(tmp, format="PNG"), suffix=".png")

@@ -1,0 +1,65 @@
+"""Fixtures for batch tests: a tiny untrained 3D bundle (IO and geometry are under test, not accuracy)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+TINY_3D_INFERENCE = {
+    "imports": ["$import torch"],
+    "bundle_root": ".",
+    "device": "$torch.device('cuda' if torch.cuda.is_available() else 'cpu')",
+    "amp": False,
+    "network_def": {
+        "_target_": "monai_lightseg.networks.nets.EMISNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 3,
+        "channels": [4, 8, 16], "encoder_depths": [1, 1, 1], "dilation": 2,
+    },
+    "network": "$@network_def.to(@device)",
+    "preprocessing": {"_target_": "Compose", "transforms": [
+        {"_target_": "LoadImaged", "keys": "image", "reader": "ITKReader", "image_only": False},
+        {"_target_": "EnsureChannelFirstd", "keys": "image"},
+        {"_target_": "Spacingd", "keys": "image", "pixdim": [1.0, 1.0, 1.0], "mode": "bilinear"},
+        {"_target_": "NormalizeIntensityd", "keys": "image"},
+    ]},
+    "inferer": {"_target_": "SlidingWindowInferer", "roi_size": [16, 16, 16], "sw_batch_size": 2},
+    "postprocessing": {"_target_": "Compose", "transforms": [
+        {"_target_": "Activationsd", "keys": "pred", "softmax": True},
+        {"_target_": "AsDiscreted", "keys": "pred", "argmax": True},
+        {"_target_": "SaveImaged", "keys": "pred", "output_dir": "/nonexistent"},
+    ]},
+}  # fmt: skip
+TINY_3D_METADATA = {
+    "version": "0.0.1",
+    "name": "tiny test bundle",
+    "network_data_format": {
+        "inputs": {"image": {"type": "image", "format": "magnitude", "num_channels": 1, "spatial_shape": [16, 16, 16],
+                             "dtype": "float32", "value_range": [0, 1]}},
+        "outputs": {"pred": {"type": "image", "format": "segmentation", "num_channels": 3,
+                             "spatial_shape": [16, 16, 16],
+                             "dtype": "float32", "value_range": [0, 1],
+                             "channel_def": {"0": "background", "1": "anterior", "2": "posterior"}}},
+    },
+}  # fmt: skip
+
+
+def make_tiny_3d_bundle(root: Path, seed: int = 0) -> Path:
+    """A 3-class 3D bundle with random (seeded) weights and a SaveImaged the batch runner must strip."""
+    from monai.bundle import ConfigParser
+
+    (root / "configs").mkdir(parents=True)
+    (root / "models").mkdir()
+    (root / "configs" / "inference.json").write_text(json.dumps(TINY_3D_INFERENCE, indent=2))
+    (root / "configs" / "metadata.json").write_text(json.dumps(TINY_3D_METADATA, indent=2))
+    parser = ConfigParser()
+    parser.read_config(str(root / "configs" / "inference.json"))
+    torch.manual_seed(seed)
+    torch.save(parser.get_parsed_content("network_def").state_dict(), root / "models" / "model.pt")
+    return root
+
+
+@pytest.fixture
+def tiny_3d_bundle(tmp_path) -> Path:
+    return make_tiny_3d_bundle(tmp_path / "tiny_3d_bundle")

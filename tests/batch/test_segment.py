@@ -1,0 +1,254 @@
+"""The batch command on a folder mixing good and bad studies, 2D and 3D; resume after SIGKILL; parts; overwrite."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pydicom
+import pytest
+import SimpleITK as sitk
+from PIL import Image
+
+from monai_lightseg.batch import BatchOptions, merge_parts, run_batch
+from monai_lightseg.inference import BundleSegmenter
+from tests.bundles.conftest import copy_bundle
+from tests.conftest import REPO
+from tests.io.dicom_fixtures import rotation_direction, write_mr_series
+
+SPACING, ORIGIN = (0.8, 0.9, 2.5), (-12.0, 30.5, 7.25)
+
+
+def _vol(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.random((n, 20, 24)) * 400).astype(np.int16)
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _study_3d_tree(root: Path, scratch: Path) -> None:
+    """Good and bad 3D studies: two interleaved series in one folder, a series with a missing slice, a good
+    NIfTI, a NIfTI with NaNs, a 4D NIfTI, a truncated DICOM, a zero-byte file and a non-image file."""
+    a = write_mr_series(scratch / "a", _vol(6, 1), SPACING, ORIGIN, rotation_direction())
+    b = write_mr_series(scratch / "b", _vol(5, 2), SPACING, (0.0, 0.0, 0.0), rotation_direction(degrees_z=0))
+    both = root / "Doe^Jane" / "exam1"
+    both.mkdir(parents=True)
+    for i, f in enumerate(a + b):
+        shutil.copyfile(f, both / f"IM{i:05d}")
+    gap = write_mr_series(scratch / "gap", _vol(6, 3), SPACING, ORIGIN, rotation_direction())
+    (root / "gap").mkdir()
+    for f in gap[:2] + gap[3:]:
+        shutil.copyfile(f, root / "gap" / f.name)
+    affine = np.diag([0.9, 1.1, 2.0, 1.0])
+    nib.save(nib.Nifti1Image(_vol(7, 4).transpose(2, 1, 0).astype(np.float32), affine), root / "vol.nii.gz")
+    nan = _vol(7, 5).transpose(2, 1, 0).astype(np.float32)
+    nan[3, 3, 3] = np.nan
+    nib.save(nib.Nifti1Image(nan, affine), root / "nan.nii.gz")
+    nib.save(nib.Nifti1Image(np.zeros((8, 8, 8, 2), np.float32), affine), root / "dwi.nii.gz")
+    trunc = write_mr_series(scratch / "t", _vol(4, 6), SPACING, ORIGIN, rotation_direction())
+    (root / "trunc").mkdir()
+    for f in trunc:
+        shutil.copyfile(f, root / "trunc" / f.name)
+    data = (root / "trunc" / trunc[1].name).read_bytes()
+    (root / "trunc" / trunc[1].name).write_bytes(data[:-200])
+    (root / "zero.dcm").write_bytes(b"")
+    (root / "readme.txt").write_text("not an image")
+
+
+def test_3d_batch_reports_every_failure_and_writes_exact_geometry(tiny_3d_bundle, tmp_path) -> None:
+    inp, out = tmp_path / "in", tmp_path / "out"
+    _study_3d_tree(inp, tmp_path / "scratch")
+    code = run_batch(BatchOptions(bundle=tiny_3d_bundle, input=inp, output=out, device="cpu", progress=False))
+    assert code == 1  # some studies failed
+    rows = _rows(out / "report.csv")
+    by_status = {}
+    for r in rows:
+        by_status.setdefault(r["status"], []).append(r)
+    assert len(by_status["done"]) == 3  # the two interleaved series, segmented separately, and the good NIfTI
+    reasons = sorted(r["reason"] for r in by_status["failed"])
+    assert any(r.startswith("a missing slice") for r in reasons)
+    assert any("NaN or infinite" in r for r in reasons)
+    assert any("4D NIfTI" in r for r in reasons)
+    assert any("pixel data cannot be decoded" in r or "unreadable DICOM header" in r for r in reasons)
+    assert "empty file (0 bytes)" in reasons
+    assert any(r.startswith("not a DICOM or image file") for r in reasons)
+    # no patient name or path in the reports; keys.csv and the manifest (documented as patient data) hold paths
+    for name in ("report.csv", "report.json"):
+        assert "Doe" not in (out / name).read_text()
+    assert "Doe^Jane" in (out / "keys.csv").read_text()
+    # the NIfTI mask has the source's exact grid, the DICOM masks the series' grid
+    src, mask = nib.load(inp / "vol.nii.gz"), nib.load(out / "vol_mask.nii.gz")
+    assert mask.shape == src.shape
+    np.testing.assert_allclose(mask.affine, src.affine, atol=1e-5)
+    series_dirs = sorted((out / "Doe^Jane" / "exam1").iterdir())
+    assert len(series_dirs) == 2
+    for d in series_dirs:
+        m = sitk.ReadImage(str(d / "mask.nii.gz"))
+        assert m.GetSize()[2] in (5, 6)
+        seg = pydicom.dcmread(d / "seg.dcm")
+        assert seg.Modality == "SEG" and seg.SegmentationType == "BINARY"
+    done = [r for r in rows if r["status"] == "done"]
+    assert all(r["mask_unit"] == "mm3" for r in done)
+
+
+def test_mask_from_dicom_path_equals_nifti_path(tiny_3d_bundle, tmp_path) -> None:
+    """The same volume as a DICOM series and as NIfTI gives the same mask voxel for voxel."""
+    files = write_mr_series(tmp_path / "dcm", _vol(6, 7), SPACING, ORIGIN, rotation_direction())
+    image = sitk.ReadImage([str(f) for f in files])
+    (tmp_path / "nii").mkdir()
+    sitk.WriteImage(image, str(tmp_path / "nii" / "v.nii.gz"))
+    for name in ("dcm", "nii"):
+        run_batch(
+            BatchOptions(
+                bundle=tiny_3d_bundle,
+                input=tmp_path / name,
+                output=tmp_path / f"out_{name}",
+                device="cpu",
+                progress=False,
+            )
+        )
+    from_dicom = sitk.ReadImage(str(next((tmp_path / "out_dcm").rglob("mask.nii.gz"))))
+    from_nifti = sitk.ReadImage(str(tmp_path / "out_nii" / "v_mask.nii.gz"))
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(from_dicom), sitk.GetArrayFromImage(from_nifti))
+    np.testing.assert_allclose(from_dicom.GetOrigin(), from_nifti.GetOrigin(), atol=1e-4)
+    np.testing.assert_allclose(from_dicom.GetDirection(), from_nifti.GetDirection(), atol=1e-5)
+    assert np.unique(sitk.GetArrayFromImage(from_nifti)).max() <= 2
+
+
+def test_2d_batch_converts_16bit_and_rgba_png(tmp_path) -> None:
+    bundle = copy_bundle("polyp_endoscopy_unet_segmentation", tmp_path / "bundles")
+    if not (bundle / "models" / "model.pt").is_file():
+        from tests.bundles.test_polyp_bundles import _ensure_weights
+
+        _ensure_weights(bundle)
+    inp = tmp_path / "in"
+    inp.mkdir()
+    rgb = np.asarray(Image.open(REPO / "samples/polyp/images/cvc_clinicdb_1.png"))
+    Image.fromarray((rgb[..., 1].astype(np.uint16) * 257)).save(inp / "grey16.png")
+    Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 200, np.uint8)]), mode="RGBA").save(inp / "rgba.png")
+    assert Image.open(inp / "grey16.png").mode.startswith("I")
+    out = tmp_path / "out"
+    assert run_batch(BatchOptions(bundle=bundle, input=inp, output=out, device="cpu", progress=False)) == 0
+    for name in ("grey16", "rgba"):
+        mask = Image.open(out / f"{name}.png")
+        assert mask.size == (384, 288) and set(np.unique(np.asarray(mask))) <= {0, 255}
+    # a 2D bundle refuses a volume with a reason instead of guessing
+    nib.save(nib.Nifti1Image(np.zeros((8, 8, 8), np.float32), np.eye(4)), inp / "v.nii.gz")
+    assert run_batch(BatchOptions(bundle=bundle, input=inp, output=tmp_path / "o2", device="cpu", progress=False)) == 1
+    assert "segments 2D images; this study is 3D" in (tmp_path / "o2" / "report.csv").read_text()
+
+
+def test_existing_outputs_need_resume_or_overwrite(tiny_3d_bundle, tmp_path) -> None:
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    nib.save(nib.Nifti1Image(_vol(5).astype(np.float32), np.eye(4)), inp / "v.nii.gz")
+    opts = dict(bundle=tiny_3d_bundle, input=inp, output=out, device="cpu", progress=False)
+    assert run_batch(BatchOptions(**opts)) == 0
+    first = (out / "v_mask.nii.gz").read_bytes()
+    with pytest.raises(FileExistsError, match="--resume to continue it or --overwrite"):
+        run_batch(BatchOptions(**opts))
+    (out / "manifest.jsonl").unlink()  # even without a manifest, an existing mask is not replaced
+    assert run_batch(BatchOptions(**opts)) == 1
+    assert "output exists" in (out / "report.csv").read_text()
+    assert (out / "v_mask.nii.gz").read_bytes() == first
+    assert run_batch(BatchOptions(**opts, overwrite=True)) == 0
+
+
+def test_parts_split_the_batch_and_merge(tiny_3d_bundle, tmp_path) -> None:
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    for i in range(6):
+        nib.save(nib.Nifti1Image(_vol(4, i).astype(np.float32), np.eye(4)), inp / f"v{i}.nii.gz")
+    for part in (0, 1):
+        run_batch(
+            BatchOptions(
+                bundle=tiny_3d_bundle, input=inp, output=out, device="cpu", progress=False, num_parts=2, part_id=part
+            )
+        )
+    parts = [_rows(out / f"report.part{k}of2.csv") for k in (0, 1)]
+    keys = [{r["key"] for r in p} for p in parts]
+    assert keys[0].isdisjoint(keys[1]) and len(keys[0] | keys[1]) == 6
+    assert merge_parts(out) == 6
+    assert len(_rows(out / "report.csv")) == 6
+    assert len(list(out.glob("v*_mask.nii.gz"))) == 6
+
+
+def _run_cli(bundle: Path, inp: Path, out: Path, *extra: str) -> subprocess.Popen:
+    cmd = [
+        sys.executable,
+        "-m",
+        "monai_lightseg",
+        "segment",
+        "--bundle",
+        str(bundle),
+        "--input",
+        str(inp),
+        "--output",
+        str(out),
+        "--device",
+        "cpu",
+        "--no-progress",
+        *extra,
+    ]
+    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_gives_the_same_outputs(tiny_3d_bundle, tmp_path) -> None:
+    inp = tmp_path / "in"
+    for i in range(4):
+        write_mr_series(inp / f"s{i}", _vol(6, 10 + i), SPACING, ORIGIN, rotation_direction())
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    proc = _run_cli(tiny_3d_bundle, inp, reference)
+    assert proc.wait(timeout=600) == 0, proc.stderr.read()[-2000:]
+    proc = _run_cli(tiny_3d_bundle, inp, killed)
+    deadline = time.time() + 600
+    while time.time() < deadline:  # kill once at least one study is done and before all are
+        manifest = killed / "manifest.jsonl"
+        if manifest.is_file() and manifest.read_text().count("\n") >= 1:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    lines = (killed / "manifest.jsonl").read_text().count("\n")
+    assert 1 <= lines < 4, "the kill came too late to test resuming"
+    proc = _run_cli(tiny_3d_bundle, inp, killed, "--resume")
+    assert proc.wait(timeout=600) == 0, proc.stderr.read()[-2000:]
+    for mask in sorted(reference.rglob("mask.nii.gz")):
+        twin = killed / mask.relative_to(reference)
+        assert twin.read_bytes() == mask.read_bytes()
+        a, b = pydicom.dcmread(mask.parent / "seg.dcm"), pydicom.dcmread(twin.parent / "seg.dcm")
+        assert a.PixelData == b.PixelData
+        refs = [
+            [r.ReferencedSOPInstanceUID for r in f.DerivationImageSequence[0].SourceImageSequence]
+            for f in a.PerFrameFunctionalGroupsSequence
+        ]
+        refs_b = [
+            [r.ReferencedSOPInstanceUID for r in f.DerivationImageSequence[0].SourceImageSequence]
+            for f in b.PerFrameFunctionalGroupsSequence
+        ]
+        assert refs == refs_b
+    timing = {"read_s", "infer_s", "write_s"}
+    strip = [{k: v for k, v in r.items() if k not in timing} for r in _rows(reference / "report.csv")]
+    strip_b = [{k: v for k, v in r.items() if k not in timing} for r in _rows(killed / "report.csv")]
+    assert strip == strip_b
+    assert not list(killed.rglob(".tmp-*"))
+    assert json.loads((killed / "report.json").read_text())["counts"]["done"] == 4
+
+
+def test_segmenter_strips_writers(tiny_3d_bundle) -> None:
+    segmenter = BundleSegmenter(tiny_3d_bundle, device="cpu")
+    assert all(type(t).__name__ != "SaveImaged" for t in segmenter.postprocessing.transforms)
+    assert segmenter.segment_names == {1: "anterior", 2: "posterior"}
