@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from monai_lightseg.io.dicom_seg import write_dicom_seg
+from tests.conftest import require_tool
 from tests.io.dicom_fixtures import rotation_direction, write_mr_series
 
 hd = pytest.importorskip("highdicom")
@@ -190,9 +190,7 @@ def test_deidentified_source_gets_empty_type2_attributes(tmp_path, sources) -> N
 
 @pytest.mark.parametrize("case", ["two_labels", "all_zero", "2d_no_geometry", "deidentified"])
 def test_dciodvfy_finds_no_error(tmp_path, sources, case) -> None:
-    dciodvfy = shutil.which("dciodvfy")
-    if dciodvfy is None:
-        pytest.skip("dciodvfy not installed (Debian package dicom3tools)")
+    dciodvfy = require_tool("dciodvfy", "dicom3tools")
     if case == "2d_no_geometry":
         mask = np.zeros((1, 16, 12), np.uint8)
         mask[0, 3:8, 2:6] = 1
