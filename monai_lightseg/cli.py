@@ -104,10 +104,14 @@ def _segment(args: argparse.Namespace) -> int:
     rules = SeriesRules(
         modalities=tuple(args.modality), orientations=tuple(args.orientation), min_slices=args.min_slices
     )
+    from monai_lightseg.batch.pacs import is_dicomweb_url
+
+    filters = dict(f.split("=", 1) for f in args.pacs_filter)
     options = BatchOptions(
-        bundle=Path(args.bundle), input=Path(args.input), output=Path(args.output), device=args.device,
-        resume=args.resume, overwrite=args.overwrite, num_parts=args.num_parts, part_id=args.part_id, rules=rules,
-        progress=not args.no_progress,
+        bundle=Path(args.bundle), input=args.input if is_dicomweb_url(args.input) else Path(args.input),
+        output=Path(args.output), device=args.device, resume=args.resume, overwrite=args.overwrite,
+        num_parts=args.num_parts, part_id=args.part_id, rules=rules, progress=not args.no_progress,
+        pacs_filters=filters, store=not args.no_store,
     )  # fmt: skip
     try:
         return run_batch(options)
@@ -143,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     nets.set_defaults(func=_networks)
     seg = sub.add_parser("segment", help="segment every study in a folder tree with a bundle")
     seg.add_argument("--bundle", required=True, help="bundle folder (configs/, models/model.pt)")
-    seg.add_argument("--input", required=True, help="folder tree of DICOM, NIfTI and 2D images")
+    seg.add_argument("--input", required=True, help="folder tree of DICOM, NIfTI and 2D images, or a DICOMweb URL")
     seg.add_argument("--output", required=True, help="output root (mirrors the input tree)")
     seg.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when available)")
     seg.add_argument("--resume", action="store_true", help="skip studies the manifest lists as fully written")
@@ -154,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--orientation", nargs="*", default=[], help="axial, coronal, sagittal, oblique (default any)")
     seg.add_argument("--min-slices", type=int, default=3, help="skip DICOM series with fewer slices")
     seg.add_argument("--no-progress", action="store_true", help="no progress bar")
+    seg.add_argument(
+        "--pacs-filter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="QIDO-RS study filter for a DICOMweb input, e.g. ModalitiesInStudy=MR (repeatable)",
+    )
+    seg.add_argument("--no-store", action="store_true", help="with a DICOMweb input: do not store SEGs back")
     seg.set_defaults(func=_segment)
     merge = sub.add_parser("merge", help="merge the reports of a batch split with --num-parts")
     merge.add_argument("output", help="the batch's output root")

@@ -54,6 +54,8 @@ class BatchOptions:
     part_id: int = 0
     rules: SeriesRules = field(default_factory=SeriesRules)
     progress: bool = True
+    pacs_filters: dict[str, str] = field(default_factory=dict)
+    store: bool = True
 
 
 def select_part(items: list[StudyItem], num_parts: int, part_id: int) -> list[StudyItem]:
@@ -182,9 +184,35 @@ class _Runner:
 
 
 def run_batch(options: BatchOptions) -> int:
-    """Segment every study under ``options.input``; returns 0 when all succeeded, 1 when any failed."""
+    """Segment every study under ``options.input`` (a folder, or a DICOMweb URL: studies are retrieved into
+    ``OUT/pacs_cache`` and the SEG results stored back); returns 0 when all succeeded, 1 when any failed."""
+    from monai_lightseg.batch.pacs import fetch_studies, is_dicomweb_url, store_results
+
+    manifest = options.output / f"manifest{_suffix(options)}.jsonl"
+    if manifest.exists() and not (options.resume or options.overwrite):
+        raise FileExistsError(
+            f"{options.output} already holds a batch ({manifest.name}); "
+            "pass --resume to continue it or --overwrite to redo it."
+        )
+    if is_dicomweb_url(options.input):
+        url = str(options.input)
+        cache = options.output / "pacs_cache"
+        fetch_studies(url, cache, options.pacs_filters)
+        local = BatchOptions(**{**options.__dict__, "input": cache})
+        code = _run_folder(local)
+        if options.store:
+            store_results(url, options.output, Manifest(options.output / f"manifest{_suffix(local)}.jsonl"))
+        return code
+    return _run_folder(options)
+
+
+def _suffix(options: BatchOptions) -> str:
+    return part_suffix(options.num_parts, options.part_id)
+
+
+def _run_folder(options: BatchOptions) -> int:
     out = options.output
-    suffix = part_suffix(options.num_parts, options.part_id)
+    suffix = _suffix(options)
     manifest = Manifest(out / f"manifest{suffix}.jsonl")
     if manifest.path.exists() and not (options.resume or options.overwrite):
         raise FileExistsError(
