@@ -252,3 +252,46 @@ def test_segmenter_strips_writers(tiny_3d_bundle) -> None:
     segmenter = BundleSegmenter(tiny_3d_bundle, device="cpu")
     assert all(type(t).__name__ != "SaveImaged" for t in segmenter.postprocessing.transforms)
     assert segmenter.segment_names == {1: "anterior", 2: "posterior"}
+
+
+def test_real_mri_as_dicom_and_as_nifti_give_the_same_mask(tiny_3d_bundle, tmp_path) -> None:
+    """A shipped real MRI (MONAI's anatomical.nii, LAS, 2 mm) turned into a DICOM series with its own geometry:
+    the mask written through the DICOM path equals the NIfTI path voxel for voxel, and the NIfTI mask keeps the
+    source's exact affine."""
+    source = REPO / "samples" / "mri" / "anatomical.nii"
+    image = sitk.ReadImage(str(source))
+    write_mr_series(
+        tmp_path / "dicom" / "series",
+        sitk.GetArrayFromImage(image),
+        image.GetSpacing(),
+        image.GetOrigin(),
+        image.GetDirection(),
+    )
+    (tmp_path / "nifti").mkdir()
+    shutil.copyfile(source, tmp_path / "nifti" / "anatomical.nii")
+    for name in ("dicom", "nifti"):
+        code = run_batch(
+            BatchOptions(
+                bundle=tiny_3d_bundle,
+                input=tmp_path / name,
+                output=tmp_path / f"out_{name}",
+                device="cpu",
+                progress=False,
+            )
+        )
+        assert code == 0
+    via_dicom = sitk.ReadImage(
+        str(
+            tmp_path
+            / "out_dicom"
+            / "series"
+            / next(p.name for p in (tmp_path / "out_dicom" / "series").iterdir())
+            / "mask.nii.gz"
+        )
+    )
+    via_nifti = nib.load(tmp_path / "out_nifti" / "anatomical_mask.nii.gz")
+    np.testing.assert_allclose(via_nifti.affine, nib.load(source).affine, atol=1e-5)
+    np.testing.assert_array_equal(
+        sitk.GetArrayFromImage(via_dicom),
+        sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "out_nifti" / "anatomical_mask.nii.gz"))),
+    )
