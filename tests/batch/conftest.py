@@ -1,4 +1,6 @@
-"""Fixtures for batch tests: a tiny untrained 3D bundle (IO and geometry are under test, not accuracy)."""
+"""Fixtures for batch tests: a tiny 3D bundle whose "network" thresholds intensity, so that every mask follows the
+anatomy and any flip, shift or transposition of geometry shows in the tests (IO and geometry are under test,
+not accuracy: a randomly initialised net tends to predict one class everywhere, which hides such errors)."""
 
 from __future__ import annotations
 
@@ -13,10 +15,7 @@ TINY_3D_INFERENCE = {
     "bundle_root": ".",
     "device": "$torch.device('cuda' if torch.cuda.is_available() else 'cpu')",
     "amp": False,
-    "network_def": {
-        "_target_": "monai_lightseg.networks.nets.EMISNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 3,
-        "channels": [4, 8, 16], "encoder_depths": [1, 1, 1], "dilation": 2,
-    },
+    "network_def": {"_target_": "torch.nn.Conv3d", "in_channels": 1, "out_channels": 3, "kernel_size": 1},
     "network": "$@network_def.to(@device)",
     "preprocessing": {"_target_": "Compose", "transforms": [
         {"_target_": "LoadImaged", "keys": "image", "reader": "ITKReader", "image_only": False},
@@ -45,8 +44,9 @@ TINY_3D_METADATA = {
 }  # fmt: skip
 
 
-def make_tiny_3d_bundle(root: Path, seed: int = 0) -> Path:
-    """A 3-class 3D bundle with random (seeded) weights and a SaveImaged the batch runner must strip."""
+def make_tiny_3d_bundle(root: Path) -> Path:
+    """A 3-class 3D bundle (z-scored intensity > 0.5: class 1, < -0.5: class 2, else background) with a SaveImaged
+    the batch runner must strip."""
     from monai.bundle import ConfigParser
 
     (root / "configs").mkdir(parents=True)
@@ -55,8 +55,11 @@ def make_tiny_3d_bundle(root: Path, seed: int = 0) -> Path:
     (root / "configs" / "metadata.json").write_text(json.dumps(TINY_3D_METADATA, indent=2))
     parser = ConfigParser()
     parser.read_config(str(root / "configs" / "inference.json"))
-    torch.manual_seed(seed)
-    torch.save(parser.get_parsed_content("network_def").state_dict(), root / "models" / "model.pt")
+    net = parser.get_parsed_content("network_def")
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([0.0, 1.0, -1.0]).view(3, 1, 1, 1, 1))
+        net.bias.copy_(torch.tensor([0.0, -0.5, -0.5]))
+    torch.save(net.state_dict(), root / "models" / "model.pt")
     return root
 
 

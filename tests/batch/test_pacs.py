@@ -70,15 +70,26 @@ def orthanc(tmp_path):
 
 
 def test_segment_from_dicomweb_and_store_seg_back(orthanc, tiny_3d_bundle, tmp_path) -> None:
-    files = write_mr_series(tmp_path / "series", (np.random.default_rng(0).random((6, 20, 24)) * 300).astype(np.int16),
-                            (0.8, 0.9, 2.5), (-12.0, 30.5, 7.25), rotation_direction())
+    files = write_mr_series(
+        tmp_path / "series",
+        (np.random.default_rng(0).random((6, 20, 24)) * 300).astype(np.int16),
+        (0.8, 0.9, 2.5),
+        (-12.0, 30.5, 7.25),
+        rotation_direction(),
+    )
     for f in files:
         assert requests.post(f"{orthanc}/instances", data=f.read_bytes(), timeout=30).ok
     source_uids = {str(pydicom.dcmread(f).SOPInstanceUID) for f in files}
     out = tmp_path / "out"
     url = f"{orthanc}/dicom-web"
-    options = BatchOptions(bundle=tiny_3d_bundle, input=url, output=out, device="cpu", progress=False,
-                           pacs_filters={"ModalitiesInStudy": "MR"})
+    options = BatchOptions(
+        bundle=tiny_3d_bundle,
+        input=url,
+        output=out,
+        device="cpu",
+        progress=False,
+        pacs_filters={"ModalitiesInStudy": "MR"},
+    )
     assert run_batch(options) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["counts"] == {"done": 1, "failed": 0, "skipped": 0}
