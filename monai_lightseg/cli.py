@@ -102,8 +102,9 @@ def _segment(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     rules = SeriesRules(
-        modalities=tuple(args.modality), orientations=tuple(args.orientation), min_slices=args.min_slices
-    )
+        modalities=tuple(args.modality), exclude_image_types=tuple(args.exclude_image_type),
+        orientations=tuple(args.orientation), min_slices=args.min_slices,
+    )  # fmt: skip
     from monai_lightseg.batch.pacs import is_dicomweb_url
 
     filters = dict(f.split("=", 1) for f in args.pacs_filter)
@@ -156,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--part-id", type=int, default=0, help="which part this process runs (0-based)")
     seg.add_argument("--modality", nargs="*", default=["CT", "MR"], help="DICOM modalities to segment")
     seg.add_argument("--orientation", nargs="*", default=[], help="axial, coronal, sagittal, oblique (default any)")
+    seg.add_argument(
+        "--exclude-image-type",
+        nargs="*",
+        default=["LOCALIZER", "SCOUT"],
+        help="skip DICOM series whose ImageType holds any of these values",
+    )
     seg.add_argument("--min-slices", type=int, default=3, help="skip DICOM series with fewer slices")
     seg.add_argument("--no-progress", action="store_true", help="no progress bar")
     seg.add_argument(

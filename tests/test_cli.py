@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from monai_lightseg.cli import main
 
 
@@ -31,3 +33,47 @@ def test_demo_segments_the_samples_with_a_bundle(capsys, samples_dir, tmp_path) 
     printed = capsys.readouterr().out
     assert "cvc_clinicdb_1.png" in printed and "384x288" in printed
     assert (out / "cvc_clinicdb_1.png").is_file() and (out / "kvasir_val_0_overlay.png").is_file()
+
+
+def test_segment_cli_rules_and_usage_errors(tmp_path, capsys) -> None:
+    """The segment command's series rules reach the batch, and usage errors exit 2 with a message."""
+    from tests.batch.conftest import make_tiny_3d_bundle
+    from tests.io.dicom_fixtures import rotation_direction, write_mr_series
+
+    bundle = make_tiny_3d_bundle(tmp_path / "bundle")
+    write_mr_series(tmp_path / "in" / "s", np.zeros((4, 8, 8), np.int16), (1, 1, 2), (0, 0, 0), rotation_direction())
+    out = tmp_path / "out"
+    args = [
+        "segment",
+        "--bundle",
+        str(bundle),
+        "--input",
+        str(tmp_path / "in"),
+        "--output",
+        str(out),
+        "--no-progress",
+        "--device",
+        "cpu",
+        "--exclude-image-type",
+        "ORIGINAL",
+    ]
+    assert main(args) == 0
+    assert "skipped" in (out / "report.csv").read_text() and "ORIGINAL" in (out / "report.csv").read_text()
+    assert main(args) == 2  # the output holds a batch: needs --resume or --overwrite
+    assert "--resume" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "segment",
+                "--bundle",
+                str(tmp_path / "nope"),
+                "--input",
+                str(tmp_path / "in"),
+                "--output",
+                str(tmp_path / "o2"),
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
+    assert main(["merge", str(tmp_path / "empty")]) == 2
