@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from pathlib import Path
 
 from ignite.engine import Events
@@ -16,11 +17,13 @@ __all__ = ["SegmentationReport"]
 
 class SegmentationReport:
     """Collect per-image metrics from a ``SupervisedEvaluator``'s decollated output and, when it completes,
-    write ``output_dir/per_image.csv`` (one row per image and class) and ``output_dir/summary.json``
+    write ``output_dir/per_image.csv`` (one row per image and class; images named relative to their common
+    folder) and ``output_dir/summary.json``
     (mean, std, median, min, max, n per metric and class; overall and per ``dataset`` field of the items).
 
     Every item of ``engine.state.output`` must hold binarised ``pred`` and ``label`` (C, *S); an item's
-    ``image`` metadata gives the file name, and an optional string ``dataset`` field groups the summary.
+    ``image`` metadata gives the file name, and an optional string ``dataset`` field of the datalist item (which
+    MONAI's engines keep in ``engine.state.batch``) groups the summary.
 
     Args:
         output_dir: folder for the two files.
@@ -40,12 +43,13 @@ class SegmentationReport:
         engine.add_event_handler(Events.COMPLETED, self._write)
 
     def _collect(self, engine) -> None:
-        for item in engine.state.output:
+        batch = engine.state.batch if isinstance(engine.state.batch, list) else [{}] * len(engine.state.output)
+        for item, source in zip(engine.state.output, batch):
             values = per_image_metrics(item["pred"][None], item["label"][None], self.include_background)
             image = item.get("image")
             meta = getattr(image, "meta", {}) if image is not None else {}
             name = str(meta.get("filename_or_obj", f"item_{len(self.rows)}"))
-            dataset = item.get("dataset", "")
+            dataset = source.get("dataset", item.get("dataset", ""))  # datalist fields stay in the batch
             channels = values["dice"].shape[1]
             names = self.class_names or [f"class_{c + 1}" for c in range(channels)]
             for c in range(channels):
@@ -55,6 +59,11 @@ class SegmentationReport:
 
     def _write(self, engine) -> None:
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        names = [r["image"] for r in self.rows]
+        if len(set(names)) > 1 and all(os.path.isabs(n) for n in names):  # relative to their common folder:
+            root = os.path.commonpath(names)  # no machine paths in a report that may be shared
+            for r in self.rows:
+                r["image"] = os.path.relpath(r["image"], root)
         with (self.output_dir / "per_image.csv").open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=["image", "dataset", "class", *METRIC_NAMES])
             writer.writeheader()

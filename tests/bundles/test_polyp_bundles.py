@@ -235,7 +235,7 @@ def test_evaluate_writes_consistent_reports(name: str, scratch_bundle, tmp_path)
         output_dir=str(report),
     )
     rows = _rows(report / "per_image.csv")
-    assert sorted(Path(r["image"]).stem for r in rows) == SAMPLE_STEMS
+    assert sorted(r["image"] for r in rows) == ["cvc_clinicdb_1.png", "kvasir_val_0.jpg"]  # no machine paths
     summary = json.loads((report / "summary.json").read_text())
     dice = [float(r["dice"]) for r in rows]
     assert summary["all"]["class_1"]["dice"]["mean"] == pytest.approx(sum(dice) / len(dice))
@@ -249,3 +249,25 @@ def test_evaluate_writes_consistent_reports(name: str, scratch_bundle, tmp_path)
         gt = np.asarray(Image.open(root / "sample_data" / "masks" / f"{stem}{suffix}").convert("L")) > 127
         expected = 2 * (pred & gt).sum() / max(1, pred.sum() + gt.sum())
         assert float(r["dice"]) == pytest.approx(expected, abs=1e-4)
+
+
+def test_evaluate_groups_the_summary_by_dataset(scratch_bundle, tmp_path) -> None:
+    """A datalist's ``dataset`` field (kept by MONAI in the engine's batch, not its output) splits the summary."""
+    root = scratch_bundle("polyp_endoscopy_unet_segmentation")
+    _ensure_weights(root)
+    data = root / "sample_data"
+    datalist = {"validation": [
+        {"image": "images/cvc_clinicdb_1.png", "label": "masks/cvc_clinicdb_1.png", "dataset": "cvc_clinicdb"},
+        {"image": "images/kvasir_val_0.jpg", "label": "masks/kvasir_val_0.jpg", "dataset": "kvasir_seg"},
+    ]}  # fmt: skip
+    (tmp_path / "datalist.json").write_text(json.dumps(datalist))
+    report = tmp_path / "report"
+    run(
+        config_file=[str(root / "configs/inference.json"), str(root / "configs/evaluate.json")],
+        bundle_root=str(root),
+        output_dir=str(report),
+        datalist=f"$monai_lightseg.data.load_datalist('{tmp_path / 'datalist.json'}', 'validation', '{data}')",
+    )
+    summary = json.loads((report / "summary.json").read_text())
+    assert set(summary) == {"all", "cvc_clinicdb", "kvasir_seg"}
+    assert summary["kvasir_seg"]["class_1"]["n_images"] == 1
