@@ -48,7 +48,7 @@ NETWORKS = {
         "target": "monai.networks.nets.UNet",
         "args": {"channels": [16, 32, 64, 128, 256], "strides": [2, 2, 2, 2], "num_res_units": 2},
         "title": "MONAI UNet (baseline)",
-        "seed": "baseline: MONAI's UNet trained with the identical recipe and step budget",
+        "seed": "Baseline: MONAI's UNet trained with the identical recipe and step budget",
     },
 }
 

@@ -245,7 +245,7 @@ def main() -> int:
             "rows": rows,
             "params": count_parameters(network),
             "macs": count_macs(network, (1, 3, *ROI)),
-            "cpu_ms": cpu_ms_per_image(bundle),
+            "cpu_ms": None if args.no_speed else cpu_ms_per_image(bundle),
             "best": json.loads((bundle / "models" / "model.best.json").read_text()),
         }
         write_readme(bundle, NETWORKS[name], result)
@@ -272,9 +272,11 @@ def write_results_md() -> None:
     ]
     for name, r in rows:
         k, c = r["summary"]["kvasir_seg"]["class_1"], r["summary"]["cvc_clinicdb"]["class_1"]
-        speed = f"{r['cpu_ms']:.0f}" + (
-            f" ({r['cpu_ms'] / base['cpu_ms']:.1f}x UNet)" if base and base is not r else ""
-        )
+        if r["cpu_ms"] is None:
+            speed = "not measured yet"
+        else:
+            ratio = base is not None and base is not r and base["cpu_ms"] is not None
+            speed = f"{r['cpu_ms']:.0f}" + (f" ({r['cpu_ms'] / base['cpu_ms']:.1f}x UNet)" if ratio else "")
         lines.append(
             f"| {name} | {fmt(k, 'dice')} | {fmt(k, 'iou')} | {fmt(c, 'dice')} | {fmt(c, 'iou')} "
             f"| {r['params'] / 1e6:.3f} M | {r['macs'] / 1e9:.3f} G | {speed} "
