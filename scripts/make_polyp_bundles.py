@@ -635,7 +635,9 @@ def generate(bundles_dir: Path, data_root: Path | None) -> list[Path]:
             (root / "sample_data" / sub).mkdir(parents=True, exist_ok=True)
             for f in sorted((samples / sub).iterdir()):
                 shutil.copyfile(f, root / "sample_data" / sub / f.name)
-        shutil.copyfile(REPO / "samples" / "README.md", root / "sample_data" / "README.md")
+        readme = (REPO / "samples" / "README.md").read_text().splitlines(keepends=True)
+        polyp_only = "".join(line for line in readme if "mri/" not in line)  # only what this bundle ships
+        write(root / "sample_data" / "README.md", polyp_only)
     return written
 
 
