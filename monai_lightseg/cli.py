@@ -15,13 +15,15 @@ BUNDLES = REPO / "bundles"
 
 
 def best_polyp_bundle() -> Path | None:
-    """The trained polyp bundle with the best validation Dice (from its models/model.best.json), or None."""
+    """The finished polyp bundle (weights and docs/results.json) with the best validation Dice, or None.
+    A bundle still training has interim weights for resuming; it is not offered."""
     import json
 
     best, score = None, -1.0
     for bundle in sorted(BUNDLES.glob("polyp_endoscopy_*_segmentation")):
         record = bundle / "models" / "model.best.json"
-        if (bundle / "models" / "model.pt").is_file() and record.is_file():
+        finished = (bundle / "docs" / "results.json").is_file()
+        if finished and (bundle / "models" / "model.pt").is_file() and record.is_file():
             value = float(json.loads(record.read_text())["value"])
             if value > score:
                 best, score = bundle, value
