@@ -103,3 +103,29 @@ def test_load_and_bundle_datalist(tmp_path) -> None:
     )
     with pytest.raises(FileNotFoundError, match="no images/ and masks/ folders"):
         bundle_datalist(tmp_path / "data", tmp_path / "nope.json", "training")
+
+
+def test_hippocampus_split_keeps_both_sides_of_a_subject_together(tmp_path) -> None:
+    from monai_lightseg.data import hippocampus_datalist, hippocampus_subject
+
+    ids = [1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 13, 14, 15, 17, 19, 20, 21, 22, 24, 25, 26]
+    names = [f"hippocampus_{i:03d}.nii.gz" for i in ids]
+    _touch(tmp_path / "imagesTr", *names)
+    _touch(tmp_path / "labelsTr", *names)
+    split = hippocampus_datalist(tmp_path)
+    side = {i["subject"]: k for k, items in split.items() for i in items}
+    for k, items in split.items():
+        assert all(side[i["subject"]] == k for i in items)  # no subject on both sides
+    subjects = sorted(side)
+    assert {s for s in subjects if side[s] == "validation"} == {subjects[4], subjects[9]}
+    assert hippocampus_subject("hippocampus_017.nii.gz") == 9 and hippocampus_subject("hippocampus_018.nii.gz") == 9
+    assert split["training"][0] == {
+        "image": "imagesTr/hippocampus_001.nii.gz",
+        "label": "labelsTr/hippocampus_001.nii.gz",
+        "subject": 1,
+    }
+    (tmp_path / "labelsTr" / names[0]).unlink()
+    with pytest.raises(ValueError, match="hippocampus_001.nii.gz: no label"):
+        hippocampus_datalist(tmp_path)
+    with pytest.raises(ValueError, match="not an MSD hippocampus file name"):
+        hippocampus_subject("brain.nii.gz")
