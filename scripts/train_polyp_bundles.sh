@@ -3,6 +3,10 @@
 # budget. Safe to rerun: a finished bundle is skipped, an interrupted one resumes from its last checkpoint.
 #   bash scripts/train_polyp_bundles.sh [DATA_DIR] [BUNDLE ...]
 # DATA_DIR defaults to ../shared/data (relative to the repository root). Logs: bundles/*/models/train.log.
+# bundles/*/models/ is git-ignored so that mid-training files are never swept into a commit by `git add -A`:
+# when a session stops, commit the newest checkpoint, model.pt, model.best.json and the logs with `git add -f`;
+# when a run finishes, run scripts/report_polyp_results.py and commit its outputs (no checkpoint needed).
+# Wall time in training_log.csv is cumulative over resumed runs and includes any pause of the process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA_DIR=$(realpath "${1:-../shared/data}")
