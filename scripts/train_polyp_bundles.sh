@@ -21,6 +21,8 @@ for net in "${BUNDLES[@]}"; do
   if [ "${done_steps:-0}" = "$steps" ]; then echo "$b: finished ($steps steps), skipped"; continue; fi
   echo "$b: training from step ${done_steps:-0} to $steps"
   mkdir -p "$b/models"
+  # the data path relative to the bundle, so that logs committed with the bundle hold no machine paths
+  rel_data=$(realpath --relative-to="$b" "$DATA_DIR")
   (cd "$b" && ../../$PY -m monai.bundle run --config_file configs/train.json --bundle_root . \
-      --dataset_dir "$DATA_DIR" >> models/train.log 2>&1)
+      --dataset_dir "$rel_data" >> models/train.log 2>&1)
 done
