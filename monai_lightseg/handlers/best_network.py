@@ -57,7 +57,6 @@ class KeepBestNetwork:
         torch.save(self.network.state_dict(), tmp)
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; the weights are meant to be shared
         os.replace(tmp, self.model_path)
-        trainer = getattr(engine.state, "trainer_state", None) or {}
-        record = {"metric": self.metric_name, "value": value, **trainer}
+        record = {"metric": self.metric_name, "value": value}
         self.sidecar.write_text(json.dumps(record, indent=2) + "\n")
         logger.info("New best %s = %.4f: saved %s.", self.metric_name, value, self.model_path)
