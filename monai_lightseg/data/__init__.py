@@ -1,11 +1,12 @@
 """Datalists: pairing images with masks, and the deterministic splits of the public datasets."""
 
-from monai_lightseg.data.datalist import IMAGE_SUFFIXES, build_datalist, bundle_datalist, load_datalist
+from monai_lightseg.data.datalist import IMAGE_SUFFIXES, VOLUME_SUFFIXES, build_datalist, bundle_datalist, load_datalist
 from monai_lightseg.data.hippocampus_split import hippocampus_datalist, hippocampus_subject
 from monai_lightseg.data.polyp_split import cvc_clinicdb_sequence, polyp_datalist
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "VOLUME_SUFFIXES",
     "build_datalist",
     "bundle_datalist",
     "cvc_clinicdb_sequence",

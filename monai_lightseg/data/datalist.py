@@ -6,23 +6,33 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["IMAGE_SUFFIXES", "build_datalist", "bundle_datalist", "load_datalist"]
+__all__ = ["IMAGE_SUFFIXES", "VOLUME_SUFFIXES", "build_datalist", "bundle_datalist", "load_datalist"]
 
 #: 2D formats accepted in image/mask folders (case-insensitive).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp")
+#: 3D formats (case-insensitive; ``.nii.gz`` is one suffix: ``a.nii.gz`` has the stem ``a``).
+VOLUME_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd")
 
 
-def _images(folder: Path, suffixes: Iterable[str]) -> dict[str, Path]:
+def _stem(path: Path, suffixes: tuple[str, ...]) -> str | None:
+    """The name without the longest matching suffix, or ``None`` when no suffix matches."""
+    name = path.name.lower()
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return path.name[: -len(suffix)]
+    return None
+
+
+def _images(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: folder not found.")
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix.lower() in suffixes:
-            if path.stem in found:
-                raise ValueError(
-                    f"{folder}: two files share the stem {path.stem!r}: {found[path.stem].name}, {path.name}."
-                )
-            found[path.stem] = path
+        stem = _stem(path, suffixes) if path.is_file() else None
+        if stem is not None:
+            if stem in found:
+                raise ValueError(f"{folder}: two files share the stem {stem!r}: {found[stem].name}, {path.name}.")
+            found[stem] = path
     return found
 
 
@@ -39,7 +49,8 @@ def build_datalist(
 ) -> list[dict[str, str]]:
     """A MONAI datalist ``[{"image": ..., "label": ...}, ...]`` from image and mask folders.
 
-    Images and masks pair by file stem (``a.jpg`` with ``a.png`` is a pair). Without ``masks_dir``
+    Images and masks pair by file stem (``a.jpg`` with ``a.png`` is a pair; for volumes pass
+    ``suffixes=VOLUME_SUFFIXES``: ``a.nii.gz`` with ``a.nii``). Without ``masks_dir``
     the items have only ``"image"`` (inference). Paths are relative to ``relative_to`` when given
     (as a bundle's ``dataset_dir``), else absolute. Sorted by image stem, so the list is deterministic.
 
@@ -97,14 +108,17 @@ def load_datalist(path: str | Path, key: str, root: str | Path) -> list[dict]:
     return items
 
 
-def bundle_datalist(dataset_dir: str | Path, datalist_file: str | Path, key: str) -> list[dict]:
+def bundle_datalist(
+    dataset_dir: str | Path, datalist_file: str | Path, key: str, suffixes: Iterable[str] = IMAGE_SUFFIXES
+) -> list[dict]:
     """What a bundle's ``train.json``/``evaluate.json`` reads: if ``dataset_dir`` holds ``images/`` and
     ``masks/``, the pairs in them (the same list for every ``key``: a folder is one set); otherwise the
     ``key`` part (``"training"``/``"validation"``) of the committed ``datalist_file``, joined to ``dataset_dir``.
+    ``suffixes``: file types of the folders (:data:`IMAGE_SUFFIXES` or :data:`VOLUME_SUFFIXES`).
     """
     root = Path(dataset_dir)
     if (root / "images").is_dir() and (root / "masks").is_dir():
-        return build_datalist(root / "images", root / "masks")
+        return build_datalist(root / "images", root / "masks", suffixes=suffixes)
     if not Path(datalist_file).is_file():
         raise FileNotFoundError(
             f"{dataset_dir}: no images/ and masks/ folders, and no datalist file {datalist_file} to read instead."

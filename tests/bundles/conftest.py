@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 from pathlib import Path
 
 import pytest
+import torch
+from monai.bundle import ConfigParser
+from monai.transforms import SpatialPad
 
 from tests.conftest import REPO
 
 BUNDLES_DIR = REPO / "bundles"
 SCHEMA = BUNDLES_DIR / "schemas" / "meta_schema_20240725.json"
 POLYP_BUNDLES = sorted(p.name for p in BUNDLES_DIR.glob("polyp_endoscopy_*_segmentation"))
-# finished and reported (weights plus the reference masks the report writes); a bundle still training ships its
-# checkpoint and interim weights for resuming, which are not yet a release
-TRAINED_POLYP_BUNDLES = [
-    b
-    for b in POLYP_BUNDLES
-    if (BUNDLES_DIR / b / "models" / "model.pt").is_file() and (BUNDLES_DIR / b / "docs" / "results.json").is_file()
-]
+HIPPOCAMPUS_BUNDLES = sorted(p.name for p in BUNDLES_DIR.glob("hippocampus_mri_*_segmentation"))
+
+
+def _finished(bundles: list[str]) -> list[str]:
+    """Finished and reported (weights plus the reference masks the report writes); a bundle still training ships
+    its checkpoint and interim weights for resuming, which are not yet a release."""
+    return [
+        b
+        for b in bundles
+        if (BUNDLES_DIR / b / "models" / "model.pt").is_file() and (BUNDLES_DIR / b / "docs" / "results.json").is_file()
+    ]
+
+
+TRAINED_POLYP_BUNDLES = _finished(POLYP_BUNDLES)
+TRAINED_HIPPOCAMPUS_BUNDLES = _finished(HIPPOCAMPUS_BUNDLES)
 
 
 def copy_bundle(name: str, dest: Path) -> Path:
@@ -34,3 +46,38 @@ def copy_bundle(name: str, dest: Path) -> Path:
 @pytest.fixture
 def scratch_bundle(tmp_path):
     return lambda name: copy_bundle(name, tmp_path)
+
+
+def ensure_weights(root: Path) -> Path:
+    """The shipped weights, or (for a bundle still training) a seeded random initialisation saved the same way.
+
+    The random network's batch-norm statistics are calibrated on the bundle's first sample image (two forward
+    passes in training mode): with the default statistics an untrained net predicts one class everywhere, which
+    would let inference and geometry tests pass on masks that show nothing."""
+    path = root / "models" / "model.pt"
+    if not path.is_file():
+        parser = ConfigParser()
+        parser.read_config(str(root / "configs" / "inference.json"))
+        parser["bundle_root"] = str(root)
+        torch.manual_seed(0)
+        net = parser.get_parsed_content("network_def")
+        sample = sorted((root / "sample_data" / "images").iterdir())[0]
+        image = parser.get_parsed_content("preprocessing")({"image": str(sample)})["image"]
+        roi = parser.get_parsed_content("roi_size")
+        x = SpatialPad(roi)(image)[None].float()  # at least one window
+        for m in net.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.reset_running_stats()
+                m.momentum = None  # cumulative average over the calibration passes
+        net.train()
+        with torch.no_grad():
+            for _ in range(2):
+                net(x)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(net.state_dict(), path)
+    return path
+
+
+def read_rows(path: Path) -> list[dict]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import subprocess
@@ -15,7 +14,14 @@ import torch
 from monai.bundle import ConfigParser, ckpt_export, run, verify_metadata, verify_net_in_out
 from PIL import Image
 
-from tests.bundles.conftest import BUNDLES_DIR, POLYP_BUNDLES, SCHEMA, TRAINED_POLYP_BUNDLES
+from tests.bundles.conftest import (
+    BUNDLES_DIR,
+    POLYP_BUNDLES,
+    SCHEMA,
+    TRAINED_POLYP_BUNDLES,
+    ensure_weights,
+    read_rows,
+)
 
 SAMPLE_STEMS = ["cvc_clinicdb_1", "kvasir_val_0"]
 SHORT_TRAIN = {"max_steps": 2, "epoch_length": 1, "val_interval": 1, "batch_size": 2, "num_workers": 0, "cache_rate": 0}
@@ -69,22 +75,11 @@ def test_verify_net_in_out(name: str) -> None:
     )
 
 
-def _ensure_weights(root: Path) -> Path:
-    """The shipped weights, or (for a bundle still training) a random initialisation saved the same way."""
-    path = root / "models" / "model.pt"
-    if not path.is_file():
-        parser = ConfigParser()
-        parser.read_config(str(root / "configs" / "inference.json"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(parser.get_parsed_content("network_def").state_dict(), path)
-    return path
-
-
 @pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning")
 @pytest.mark.parametrize("name", POLYP_BUNDLES)
 def test_ckpt_export_to_torchscript(name: str, scratch_bundle, tmp_path) -> None:
     root = scratch_bundle(name)
-    weights = _ensure_weights(root)
+    weights = ensure_weights(root)
     out = tmp_path / "model.ts"
     ckpt_export(
         net_id="network_def",
@@ -104,11 +99,6 @@ def test_ckpt_export_to_torchscript(name: str, scratch_bundle, tmp_path) -> None
         torch.testing.assert_close(scripted(x), net.eval()(x), rtol=1e-4, atol=1e-4)
 
 
-def _rows(path: Path) -> list[dict]:
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
 @pytest.mark.parametrize("name", POLYP_BUNDLES)
 def test_train_two_steps_then_resume(name: str, scratch_bundle) -> None:
     root = scratch_bundle(name)
@@ -117,13 +107,13 @@ def test_train_two_steps_then_resume(name: str, scratch_bundle) -> None:
     config = str(root / "configs" / "train.json")
     run(config_file=config, bundle_root=str(root), **SHORT_TRAIN)
     log = root / "models" / "training_log.csv"
-    assert [r["iteration"] for r in _rows(log)] == ["1", "2"]
-    assert all("val_mean_dice=" in r["validation"] for r in _rows(log))
+    assert [r["iteration"] for r in read_rows(log)] == ["1", "2"]
+    assert all("val_mean_dice=" in r["validation"] for r in read_rows(log))
     assert (root / "models" / "model.pt").is_file()
     assert len(list((root / "models" / "checkpoints").glob("*checkpoint*.pt"))) == 1
     # a rerun with a larger budget continues from the checkpoint instead of starting again
     run(config_file=config, bundle_root=str(root), **{**SHORT_TRAIN, "max_steps": 3})
-    assert [r["epoch"] for r in _rows(log)] == ["1", "2", "3"]
+    assert [r["epoch"] for r in read_rows(log)] == ["1", "2", "3"]
     assert [p.name for p in (root / "models" / "checkpoints").glob("*checkpoint*.pt")] == ["checkpoint_epoch=3.pt"]
     best = json.loads((root / "models" / "model.best.json").read_text())
     assert best["metric"] == "val_mean_dice" and 0.0 <= best["value"] <= 1.0
@@ -155,7 +145,7 @@ def test_multi_gpu_train_with_torchrun_on_cpu(scratch_bundle) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert [r["iteration"] for r in _rows(root / "models" / "training_log.csv")] == ["1", "2"]  # rank 0 only
+    assert [r["iteration"] for r in read_rows(root / "models" / "training_log.csv")] == ["1", "2"]  # rank 0 only
     state = torch.load(root / "models" / "model.pt", map_location="cpu")
     assert not any(k.startswith("module.") for k in state)  # KeepBestNetwork unwraps DDP
 
@@ -172,7 +162,7 @@ def _infer(root: Path, images: Path, out: Path) -> None:
 @pytest.mark.parametrize("name", POLYP_BUNDLES)
 def test_inference_writes_masks_and_overlays_at_original_size(name: str, scratch_bundle, tmp_path) -> None:
     root = scratch_bundle(name)
-    _ensure_weights(root)
+    ensure_weights(root)
     out = tmp_path / "out"
     _infer(root, root / "sample_data" / "images", out)
     for stem, suffix in zip(SAMPLE_STEMS, [".png", ".jpg"]):
@@ -187,7 +177,7 @@ def test_inference_writes_masks_and_overlays_at_original_size(name: str, scratch
 def test_inference_cli_as_documented(scratch_bundle, tmp_path) -> None:
     """Exactly the README command, in a subprocess, on an image folder holding a GIF and a small image."""
     root = scratch_bundle("polyp_endoscopy_unet_segmentation")
-    _ensure_weights(root)
+    ensure_weights(root)
     images = tmp_path / "in"
     images.mkdir()
     Image.open(root / "sample_data/images/cvc_clinicdb_1.png").save(images / "frame.gif")
@@ -227,14 +217,14 @@ def test_shipped_weights_reproduce_reference_masks(name: str, scratch_bundle, tm
 @pytest.mark.parametrize("name", POLYP_BUNDLES)
 def test_evaluate_writes_consistent_reports(name: str, scratch_bundle, tmp_path) -> None:
     root = scratch_bundle(name)
-    _ensure_weights(root)
+    ensure_weights(root)
     report = tmp_path / "report"
     run(
         config_file=[str(root / "configs/inference.json"), str(root / "configs/evaluate.json")],
         bundle_root=str(root),
         output_dir=str(report),
     )
-    rows = _rows(report / "per_image.csv")
+    rows = read_rows(report / "per_image.csv")
     assert sorted(r["image"] for r in rows) == ["cvc_clinicdb_1.png", "kvasir_val_0.jpg"]  # no machine paths
     summary = json.loads((report / "summary.json").read_text())
     dice = [float(r["dice"]) for r in rows]
@@ -254,7 +244,7 @@ def test_evaluate_writes_consistent_reports(name: str, scratch_bundle, tmp_path)
 def test_evaluate_groups_the_summary_by_dataset(scratch_bundle, tmp_path) -> None:
     """A datalist's ``dataset`` field (kept by MONAI in the engine's batch, not its output) splits the summary."""
     root = scratch_bundle("polyp_endoscopy_unet_segmentation")
-    _ensure_weights(root)
+    ensure_weights(root)
     data = root / "sample_data"
     datalist = {"validation": [
         {"image": "images/cvc_clinicdb_1.png", "label": "masks/cvc_clinicdb_1.png", "dataset": "cvc_clinicdb"},

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from monai_lightseg.data import build_datalist, bundle_datalist, cvc_clinicdb_sequence, load_datalist, polyp_datalist
+from monai_lightseg.data import (
+    VOLUME_SUFFIXES,
+    build_datalist,
+    bundle_datalist,
+    cvc_clinicdb_sequence,
+    load_datalist,
+    polyp_datalist,
+)
 from monai_lightseg.data.polyp_split import KVASIR_NEAR_DUPLICATES
 
 
@@ -26,6 +33,23 @@ def test_pairs_by_stem_across_formats(tmp_path) -> None:
         {"image": "images/c.tif", "label": "masks/c.tiff"},
     ]
     assert build_datalist(tmp_path / "images", relative_to=tmp_path)[0] == {"image": "images/a.jpg"}
+
+
+def test_volumes_pair_by_stem_without_compound_suffix(tmp_path) -> None:
+    _touch(tmp_path / "images", "hippocampus_001.nii.gz", "b.NII", "c.mha", "d.nii.gz.bak")
+    _touch(tmp_path / "masks", "hippocampus_001.nii", "b.nii.gz", "c.nrrd")
+    items = build_datalist(tmp_path / "images", tmp_path / "masks", relative_to=tmp_path, suffixes=VOLUME_SUFFIXES)
+    assert items == [
+        {"image": "images/b.NII", "label": "masks/b.nii.gz"},
+        {"image": "images/c.mha", "label": "masks/c.nrrd"},
+        {"image": "images/hippocampus_001.nii.gz", "label": "masks/hippocampus_001.nii"},
+    ]
+    _touch(tmp_path / "dup", "a.nii", "a.nii.gz")
+    with pytest.raises(ValueError, match="two files share the stem 'a'"):
+        build_datalist(tmp_path / "dup", suffixes=VOLUME_SUFFIXES)
+    assert bundle_datalist(tmp_path, tmp_path / "none.json", "validation", VOLUME_SUFFIXES) == [
+        {k: str((tmp_path / v).resolve()) for k, v in item.items()} for item in items
+    ]
 
 
 def test_unpaired_and_ambiguous_files_are_named(tmp_path) -> None:
