@@ -636,7 +636,8 @@ def generate(bundles_dir: Path, data_root: Path | None) -> list[Path]:
             for f in sorted((samples / sub).iterdir()):
                 shutil.copyfile(f, root / "sample_data" / sub / f.name)
         readme = (REPO / "samples" / "README.md").read_text().splitlines(keepends=True)
-        polyp_only = "".join(line for line in readme if "mri/" not in line and "hippocampus/" not in line)
+        other = ("mri/", "hippocampus/", "vessels/")  # rows of samples other bundles ship
+        polyp_only = "".join(line for line in readme if not any(o in line for o in other))
         write(root / "sample_data" / "README.md", polyp_only)
     return written
 

@@ -1,6 +1,7 @@
 """Datalists: pairing images with masks, and the deterministic splits of the public datasets."""
 
 from monai_lightseg.data.datalist import IMAGE_SUFFIXES, VOLUME_SUFFIXES, build_datalist, bundle_datalist, load_datalist
+from monai_lightseg.data.drive_split import drive_datalist
 from monai_lightseg.data.hippocampus_split import hippocampus_datalist, hippocampus_subject
 from monai_lightseg.data.polyp_split import cvc_clinicdb_sequence, polyp_datalist
 
@@ -10,6 +11,7 @@ __all__ = [
     "build_datalist",
     "bundle_datalist",
     "cvc_clinicdb_sequence",
+    "drive_datalist",
     "hippocampus_datalist",
     "hippocampus_subject",
     "load_datalist",

@@ -46,13 +46,16 @@ def build_datalist(
     relative_to: str | Path | None = None,
     suffixes: Iterable[str] = IMAGE_SUFFIXES,
     allow_unpaired: bool = False,
+    extra_dirs: dict[str, str | Path] | None = None,
 ) -> list[dict[str, str]]:
     """A MONAI datalist ``[{"image": ..., "label": ...}, ...]`` from image and mask folders.
 
     Images and masks pair by file stem (``a.jpg`` with ``a.png`` is a pair; for volumes pass
     ``suffixes=VOLUME_SUFFIXES``: ``a.nii.gz`` with ``a.nii``). Without ``masks_dir``
-    the items have only ``"image"`` (inference). Paths are relative to ``relative_to`` when given
-    (as a bundle's ``dataset_dir``), else absolute. Sorted by image stem, so the list is deterministic.
+    the items have only ``"image"`` (inference). ``extra_dirs`` adds more fields paired the same way, e.g.
+    ``{"fov": "data/fov"}`` for field-of-view masks; every image must have one. Paths are relative to
+    ``relative_to`` when given (as a bundle's ``dataset_dir``), else absolute. Sorted by image stem, so the
+    list is deterministic.
 
     Raises:
         FileNotFoundError: a folder does not exist, or holds no image.
@@ -73,6 +76,12 @@ def build_datalist(
                 f"masks without an image: {_head(orphans)}."
             )
 
+    extras = {field: _images(Path(folder), suffixes) for field, folder in (extra_dirs or {}).items()}
+    for field, found in extras.items():
+        missing = sorted(set(images) - set(found))
+        if missing:
+            raise ValueError(f"{extra_dirs[field]}: no {field} file for the images {_head(missing)}.")
+
     def rel(path: Path) -> str:
         return str(path.resolve().relative_to(Path(relative_to).resolve())) if relative_to else str(path.resolve())
 
@@ -83,12 +92,15 @@ def build_datalist(
         item = {"image": rel(image)}
         if masks_dir is not None:
             item["label"] = rel(masks[stem])
+        item.update({field: rel(found[stem]) for field, found in extras.items()})
         items.append(item)
     return items
 
 
-def load_datalist(path: str | Path, key: str, root: str | Path) -> list[dict]:
-    """Items of ``key`` in the datalist JSON ``path``, with their ``image``/``label`` paths joined to ``root``.
+def load_datalist(
+    path: str | Path, key: str, root: str | Path, path_fields: Iterable[str] = ("image", "label")
+) -> list[dict]:
+    """Items of ``key`` in the datalist JSON ``path``, with their ``path_fields`` joined to ``root``.
 
     Raises ``ValueError`` naming the file when the key is missing, and ``FileNotFoundError`` naming the first
     listed file that does not exist under ``root``.
@@ -99,7 +111,7 @@ def load_datalist(path: str | Path, key: str, root: str | Path) -> list[dict]:
     items = []
     for item in data[key]:
         joined = dict(item)
-        for field in ("image", "label"):
+        for field in path_fields:
             if field in item:
                 joined[field] = str(Path(root) / item[field])
                 if not Path(joined[field]).is_file():
@@ -109,18 +121,26 @@ def load_datalist(path: str | Path, key: str, root: str | Path) -> list[dict]:
 
 
 def bundle_datalist(
-    dataset_dir: str | Path, datalist_file: str | Path, key: str, suffixes: Iterable[str] = IMAGE_SUFFIXES
+    dataset_dir: str | Path,
+    datalist_file: str | Path,
+    key: str,
+    suffixes: Iterable[str] = IMAGE_SUFFIXES,
+    extra_fields: Iterable[str] = (),
 ) -> list[dict]:
     """What a bundle's ``train.json``/``evaluate.json`` reads: if ``dataset_dir`` holds ``images/`` and
     ``masks/``, the pairs in them (the same list for every ``key``: a folder is one set); otherwise the
     ``key`` part (``"training"``/``"validation"``) of the committed ``datalist_file``, joined to ``dataset_dir``.
     ``suffixes``: file types of the folders (:data:`IMAGE_SUFFIXES` or :data:`VOLUME_SUFFIXES`).
+    ``extra_fields``: more paired files per item, each from the folder of the same name (e.g. ``("fov",)``
+    reads ``fov/``) or the datalist field of that name.
     """
     root = Path(dataset_dir)
+    extra_fields = tuple(extra_fields)
     if (root / "images").is_dir() and (root / "masks").is_dir():
-        return build_datalist(root / "images", root / "masks", suffixes=suffixes)
+        extra = {field: root / field for field in extra_fields}
+        return build_datalist(root / "images", root / "masks", suffixes=suffixes, extra_dirs=extra)
     if not Path(datalist_file).is_file():
         raise FileNotFoundError(
             f"{dataset_dir}: no images/ and masks/ folders, and no datalist file {datalist_file} to read instead."
         )
-    return load_datalist(datalist_file, key, root)
+    return load_datalist(datalist_file, key, root, ("image", "label", *extra_fields))

@@ -29,12 +29,17 @@ class SegmentationReport:
         output_dir: folder for the two files.
         include_background: see :func:`per_image_metrics` (``True`` for one-channel binary output).
         class_names: names of the reported channels (default ``class_1``, ...).
+        mask_key: a datalist field holding a binary mask (1, *S) that restricts every metric to its inside (the
+            field of view of a fundus photograph), read from the engine's batch like ``dataset``.
     """
 
-    def __init__(self, output_dir: str | Path, include_background: bool = True, class_names=None) -> None:
+    def __init__(
+        self, output_dir: str | Path, include_background: bool = True, class_names=None, mask_key: str | None = None
+    ) -> None:
         self.output_dir = Path(output_dir)
         self.include_background = include_background
         self.class_names = list(class_names) if class_names else None
+        self.mask_key = mask_key
         self.rows: list[dict] = []
 
     def attach(self, engine) -> None:
@@ -45,7 +50,12 @@ class SegmentationReport:
     def _collect(self, engine) -> None:
         batch = engine.state.batch if isinstance(engine.state.batch, list) else [{}] * len(engine.state.output)
         for item, source in zip(engine.state.output, batch):
-            values = per_image_metrics(item["pred"][None], item["label"][None], self.include_background)
+            mask = None
+            if self.mask_key is not None:
+                if self.mask_key not in source:
+                    raise KeyError(f"SegmentationReport: the datalist items have no {self.mask_key!r} field.")
+                mask = source[self.mask_key][None].to(item["pred"].device)
+            values = per_image_metrics(item["pred"][None], item["label"][None], self.include_background, mask)
             image = item.get("image")
             meta = getattr(image, "meta", {}) if image is not None else {}
             name = str(meta.get("filename_or_obj", f"item_{len(self.rows)}"))

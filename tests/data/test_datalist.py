@@ -11,6 +11,7 @@ from monai_lightseg.data import (
     build_datalist,
     bundle_datalist,
     cvc_clinicdb_sequence,
+    drive_datalist,
     load_datalist,
     polyp_datalist,
 )
@@ -50,6 +51,22 @@ def test_volumes_pair_by_stem_without_compound_suffix(tmp_path) -> None:
     assert bundle_datalist(tmp_path, tmp_path / "none.json", "validation", VOLUME_SUFFIXES) == [
         {k: str((tmp_path / v).resolve()) for k, v in item.items()} for item in items
     ]
+
+
+def test_extra_folders_pair_like_masks(tmp_path) -> None:
+    _touch(tmp_path / "images", "01_test.tif", "02_test.tif", "03_test.tif", "04_test.tif")
+    _touch(tmp_path / "masks", "01_test.gif", "02_test.gif", "03_test.gif", "04_test.gif")
+    _touch(tmp_path / "fov", "01_test.gif", "02_test.gif", "03_test.gif", "04_test.gif")
+    split = drive_datalist(tmp_path)
+    expected = {"image": "images/04_test.tif", "label": "masks/04_test.gif", "fov": "fov/04_test.gif"}
+    assert split["validation"] == [expected]
+    assert len(split["training"]) == 3
+    (tmp_path / "datalist.json").write_text(json.dumps(split))
+    (loaded,) = load_datalist(tmp_path / "datalist.json", "validation", tmp_path, ("image", "label", "fov"))
+    assert loaded["fov"] == str(tmp_path / "fov" / "04_test.gif")
+    (tmp_path / "fov" / "02_test.gif").unlink()
+    with pytest.raises(ValueError, match=r"no fov file for the images \['02_test'\]"):
+        drive_datalist(tmp_path)
 
 
 def test_unpaired_and_ambiguous_files_are_named(tmp_path) -> None:

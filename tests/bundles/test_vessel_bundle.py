@@ -1,0 +1,156 @@
+"""The retinal vessel bundle (LightU2Net, DRIVE) on synthetic fundus-like samples: MONAI's checks, train and
+resume, inference at the original size, metrics restricted to the field of view."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+import torch
+from monai.bundle import ConfigParser, ckpt_export, run, verify_metadata, verify_net_in_out
+from PIL import Image
+
+from tests.bundles.conftest import BUNDLES_DIR, SCHEMA, ensure_weights, read_rows
+from tests.conftest import REPO
+
+NAME = "retinal_vessel_fundus_light_u2net_segmentation"
+BUNDLE = BUNDLES_DIR / NAME
+SAMPLES = {"synthetic_1": (190, 200), "synthetic_2": (240, 224)}  # (width, height)
+SHORT_TRAIN = {"max_steps": 2, "epoch_length": 1, "val_interval": 1, "batch_size": 1, "num_workers": 0, "cache_rate": 0}
+SHARED_DRIVE = REPO.parent / "shared" / "data" / "drive"
+
+
+def _generator():
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import make_vessel_bundle
+    finally:
+        sys.path.pop(0)
+    return make_vessel_bundle
+
+
+def test_committed_configs_and_samples_match_the_generator(tmp_path) -> None:
+    generator = _generator()
+    for path in generator.generate(tmp_path, data_root=None):
+        committed = BUNDLES_DIR / path.relative_to(tmp_path)
+        assert committed.read_text() == path.read_text(), f"{committed} differs: run scripts/make_vessel_bundle.py"
+    generator.write_samples(tmp_path / "samples")
+    for sub in ("images", "masks", "fov"):
+        for stem in SAMPLES:
+            drawn = np.asarray(Image.open(tmp_path / "samples" / sub / f"{stem}.png"))
+            for shipped in (REPO / "samples" / "vessels", BUNDLE / "sample_data"):
+                assert np.array_equal(np.asarray(Image.open(shipped / sub / f"{stem}.png")), drawn), (shipped, sub)
+
+
+def test_synthetic_samples_look_like_fundus_images() -> None:
+    for stem, size in SAMPLES.items():
+        image = np.asarray(Image.open(BUNDLE / "sample_data" / "images" / f"{stem}.png"))
+        vessel = np.asarray(Image.open(BUNDLE / "sample_data" / "masks" / f"{stem}.png")) > 127
+        fov = np.asarray(Image.open(BUNDLE / "sample_data" / "fov" / f"{stem}.png")) > 127
+        assert image.shape == (size[1], size[0], 3)
+        assert not (vessel & ~fov).any()  # vessels only inside the field of view, as in DRIVE
+        assert 0.03 < vessel[fov].mean() < 0.25  # DRIVE: about 0.12 of the FOV
+        assert image[vessel].mean() < image[fov & ~vessel].mean()  # vessels are darker than the background
+
+
+def test_datalist_split() -> None:
+    split = json.loads((BUNDLE / "configs" / "datalist.json").read_text())
+    assert len(split["training"]) == 24 and len(split["validation"]) == 8
+    assert all(set(i) == {"image", "label", "fov"} for i in split["training"] + split["validation"])
+    assert not {i["image"] for i in split["training"]} & {i["image"] for i in split["validation"]}
+    if SHARED_DRIVE.is_dir():
+        from monai_lightseg.data import drive_datalist
+
+        assert split == drive_datalist(SHARED_DRIVE)
+
+
+def test_verify_metadata_and_net_in_out() -> None:
+    verify_metadata(meta_file=str(BUNDLE / "configs" / "metadata.json"), filepath=str(SCHEMA))
+    verify_net_in_out(
+        net_id="network_def",
+        meta_file=str(BUNDLE / "configs" / "metadata.json"),
+        config_file=str(BUNDLE / "configs" / "inference.json"),
+        bundle_root=str(BUNDLE),
+        device="cpu",
+    )
+
+
+@pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning")
+def test_ckpt_export_to_torchscript(scratch_bundle, tmp_path) -> None:
+    root = scratch_bundle(NAME)
+    weights = ensure_weights(root)
+    out = tmp_path / "model.ts"
+    ckpt_export(
+        net_id="network_def",
+        filepath=str(out),
+        ckpt_file=str(weights),
+        meta_file=str(root / "configs/metadata.json"),
+        config_file=str(root / "configs/inference.json"),
+        bundle_root=str(root),
+    )
+    parser = ConfigParser()
+    parser.read_config(str(root / "configs/inference.json"))
+    net = parser.get_parsed_content("network_def")
+    net.load_state_dict(torch.load(weights, map_location="cpu"))
+    x = torch.rand(1, 3, 128, 128)
+    with torch.no_grad():
+        torch.testing.assert_close(torch.jit.load(str(out))(x), net.eval()(x), rtol=1e-4, atol=1e-4)
+
+
+def test_train_two_steps_on_patches_then_resume(scratch_bundle) -> None:
+    root = scratch_bundle(NAME)
+    for f in ("model.pt", "model.best.json"):
+        (root / "models" / f).unlink(missing_ok=True)
+    config = str(root / "configs" / "train.json")
+    run(config_file=config, bundle_root=str(root), **SHORT_TRAIN)
+    log = root / "models" / "training_log.csv"
+    assert [r["iteration"] for r in read_rows(log)] == ["1", "2"]
+    assert all("val_mean_dice=" in r["validation"] for r in read_rows(log))
+    run(config_file=config, bundle_root=str(root), **{**SHORT_TRAIN, "max_steps": 3})
+    assert [r["epoch"] for r in read_rows(log)] == ["1", "2", "3"]
+    assert (root / "models" / "model.pt").is_file()
+
+
+def test_inference_writes_masks_of_the_original_size(scratch_bundle, tmp_path) -> None:
+    root = scratch_bundle(NAME)
+    ensure_weights(root)
+    images = tmp_path / "in"
+    images.mkdir()
+    Image.open(root / "sample_data/images/synthetic_1.png").save(images / "a.tif")  # DRIVE ships TIFF
+    Image.open(root / "sample_data/images/synthetic_2.png").resize((600, 580)).save(images / "b.jpg")
+    out = tmp_path / "out"
+    run(config_file=str(root / "configs/inference.json"), bundle_root=str(root), dataset_dir=str(images),
+        output_dir=str(out))  # fmt: skip
+    for stem, size in (("a", SAMPLES["synthetic_1"]), ("b", (600, 580))):
+        mask = Image.open(out / f"{stem}.png")
+        assert mask.size == size and mask.mode == "L" and set(np.unique(np.asarray(mask))) <= {0, 255}
+        assert Image.open(out / f"{stem}_overlay.png").size == size
+
+
+def test_evaluate_counts_only_inside_the_field_of_view(scratch_bundle, tmp_path) -> None:
+    root = scratch_bundle(NAME)
+    ensure_weights(root)
+    report = tmp_path / "report"
+    run(
+        config_file=[str(root / "configs/inference.json"), str(root / "configs/evaluate.json")],
+        bundle_root=str(root),
+        output_dir=str(report),
+    )
+    rows = {r["image"]: r for r in read_rows(report / "per_image.csv")}
+    assert set(rows) == {f"{s}.png" for s in SAMPLES} and {r["class"] for r in rows.values()} == {"vessel"}
+    masks = tmp_path / "masks"
+    run(config_file=str(root / "configs/inference.json"), bundle_root=str(root),
+        dataset_dir=str(root / "sample_data" / "images"), output_dir=str(masks))  # fmt: skip
+    for stem in SAMPLES:
+        pred = np.asarray(Image.open(masks / f"{stem}.png")) > 127
+        gt = np.asarray(Image.open(root / "sample_data" / "masks" / f"{stem}.png")) > 127
+        fov = np.asarray(Image.open(root / "sample_data" / "fov" / f"{stem}.png")) > 127
+        assert (pred & ~fov).any() and (pred & fov).any()  # else the FOV restriction would go untested
+        tp, fp = (pred & gt & fov).sum(), (pred & ~gt & fov).sum()
+        fn, tn = (~pred & gt & fov).sum(), (~pred & ~gt & fov).sum()
+        row = rows[f"{stem}.png"]
+        assert float(row["dice"]) == pytest.approx(2 * tp / (2 * tp + fp + fn), abs=1e-4)
+        assert float(row["recall"]) == pytest.approx(tp / (tp + fn), abs=1e-4)
+        assert float(row["specificity"]) == pytest.approx(tn / (tn + fp), abs=1e-4)
