@@ -1,5 +1,6 @@
-"""Inference entry points shared by the batch command and other callers."""
+"""Inference entry points shared by the batch command, the bundles and other callers."""
 
 from monai_lightseg.inference.bundle_segmenter import BundleSegmenter
+from monai_lightseg.inference.locate_then_segment import LocateThenSegmentInferer
 
-__all__ = ["BundleSegmenter"]
+__all__ = ["BundleSegmenter", "LocateThenSegmentInferer"]

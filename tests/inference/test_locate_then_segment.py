@@ -1,0 +1,195 @@
+"""LocateThenSegmentInferer against MONAI's full sliding window, with a pointwise "network" (logit = 10 * (x - 0.5))
+whose mask is the set of bright pixels whatever the window layout: wherever both inferers run the network, they
+must give the same mask, so any difference comes from locating, boxing, tiling or pasting."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from monai.inferers import SlidingWindowInferer
+from torch import nn
+
+from monai_lightseg.inference import LocateThenSegmentInferer
+
+
+class Bright(nn.Module):
+    """Pointwise: logits 10 * (x - 0.5) (1 channel), or background/foreground logits (2 channels). Counts pixels
+    seen, to check how much work each inferer does."""
+
+    def __init__(self, dims: int = 2, channels: int = 1) -> None:
+        super().__init__()
+        self.channels = channels
+        self.pixels = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.pixels += x[:, 0].numel()
+        logit = 10 * (x[:, :1] - 0.5)
+        return logit if self.channels == 1 else torch.cat([-logit, logit], dim=1)
+
+
+def disc(shape, centre, radius) -> np.ndarray:
+    grid = np.ogrid[tuple(slice(0, s) for s in shape)]
+    return sum((g - c) ** 2 for g, c in zip(grid, centre)) <= radius**2
+
+
+def as_input(mask: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(mask.astype(np.float32))[None, None]
+
+
+def full_sw(x: torch.Tensor, net: nn.Module, roi) -> torch.Tensor:
+    return SlidingWindowInferer(roi, sw_batch_size=4, overlap=0.25, mode="gaussian")(x, net)
+
+
+def masks(logits: torch.Tensor) -> np.ndarray:
+    return (logits.argmax(1) if logits.shape[1] > 1 else logits[:, 0] > 0).numpy()
+
+
+ROI = (64, 64)
+
+
+def test_lesions_touching_the_borders_and_a_non_square_image() -> None:
+    shape = (300, 260)
+    lesions = disc(shape, (0, 0), 20) | disc(shape, (299, 130), 15) | disc(shape, (150, 259), 12)
+    x = as_input(lesions)
+    inferer = LocateThenSegmentInferer(ROI, margin=8)
+    out = inferer(x, Bright())
+    assert out.shape == (1, 1, *shape)
+    assert inferer.last_run["path"] == "located" and inferer.last_run["boxes"] == 3
+    assert np.array_equal(masks(out), masks(full_sw(x, Bright(), ROI)))
+    assert np.array_equal(masks(out)[0], lesions)
+
+
+def test_two_overlapping_lesions_merge_into_one_box() -> None:
+    shape = (256, 256)
+    lesions = disc(shape, (120, 100), 30) | disc(shape, (140, 150), 30)
+    x = as_input(lesions)
+    inferer = LocateThenSegmentInferer(ROI)
+    out = inferer(x, Bright())
+    assert inferer.last_run["boxes"] == 1 and inferer.last_run["windows"] > 1  # a box larger than the ROI: tiled
+    assert np.array_equal(masks(out)[0], lesions)
+    # where windows ran, the blended logits are the network's own (it is pointwise)
+    inside = torch.from_numpy(disc(shape, (130, 125), 40))
+    torch.testing.assert_close(out[0, 0][inside], (10 * (x[0, 0] - 0.5))[inside])
+
+
+def test_a_lesion_the_coarse_pass_cuts_in_half_is_segmented_whole() -> None:
+    """A dumbbell: two discs joined by a 1-px bar that vanishes at 1/4 resolution, so the coarse pass sees two
+    lesions. Their boxes (with the margin) overlap and merge, and the native pass recovers the bar."""
+    shape = (256, 256)
+    lesion = disc(shape, (128, 90), 14) | disc(shape, (128, 130), 14)
+    lesion[128, 90:131] = True
+    x = as_input(lesion)
+    inferer = LocateThenSegmentInferer(ROI, margin=12)
+    coarse = inferer.locate(x, Bright())
+    assert coarse is not None and len(coarse) == 1
+    out = inferer(x, Bright())
+    assert np.array_equal(masks(out)[0], lesion)
+    # without a margin each half gets its own window and the middle of the bar is lost: the margin matters
+    no_margin = LocateThenSegmentInferer((32, 32), margin=0)
+    assert not masks(no_margin(x, Bright()))[0][128, 110]
+
+
+def test_an_image_without_lesion_is_fast_and_empty() -> None:
+    x = torch.zeros(1, 1, 1024, 1024)
+    net = Bright()
+    inferer = LocateThenSegmentInferer(ROI)
+    start = time.perf_counter()
+    out = inferer(x, net)
+    elapsed = time.perf_counter() - start
+    assert not masks(out).any() and inferer.last_run["windows"] == 0
+    assert net.pixels <= 2 * 256 * 256 + 64 * 64  # the coarse image's overlapping windows and one probe window
+    full = Bright()
+    full_sw(x, full, ROI)
+    assert full.pixels > 10 * net.pixels  # work, not wall time: a pointwise net costs less than the overheads
+    assert elapsed < 10.0
+
+
+def test_3d_softmax_output_matches_full_sliding_window() -> None:
+    shape = (96, 80, 72)
+    lesion = disc(shape, (20, 40, 30), 10) | disc(shape, (80, 70, 60), 8)
+    x = as_input(lesion)
+    roi = (32, 32, 32)
+    inferer = LocateThenSegmentInferer(roi, downsample=4, margin=4, min_size=1)
+    out = inferer(x, Bright(3, channels=2))
+    assert out.shape == (1, 2, *shape) and inferer.last_run["path"] == "located"
+    assert np.array_equal(masks(out), masks(full_sw(x, Bright(3, channels=2), roi)))
+    assert np.array_equal(masks(out)[0], lesion)
+
+
+def test_falls_back_to_full_sliding_window() -> None:
+    shape = (256, 256)
+    x = as_input(disc(shape, (128, 128), 120))  # a lesion over most of the image
+    inferer = LocateThenSegmentInferer(ROI)
+    out = inferer(x, Bright())
+    assert inferer.last_run["path"] == "full" and "cover" in inferer.last_run["fallback"]
+    torch.testing.assert_close(out, full_sw(x, Bright(), ROI))
+    speckle = np.zeros(shape, dtype=bool)
+    for i in range(8, 256, 24):
+        for j in range(8, 256, 24):
+            speckle[i : i + 6, j : j + 6] = True  # 121 small lesions: fragmented, not worth boxing one by one
+    inferer = LocateThenSegmentInferer(ROI, max_boxes=16, min_size=1, margin=0)
+    inferer(as_input(speckle), Bright())
+    assert inferer.last_run["path"] == "full" and "max_boxes" in inferer.last_run["fallback"]
+    small = LocateThenSegmentInferer(ROI)
+    small(torch.zeros(1, 1, 100, 90), Bright())  # 4 windows at most: nothing to gain from locating
+    assert small.last_run["path"] == "full"
+
+
+def test_given_points_and_boxes_replace_the_coarse_pass() -> None:
+    shape = (512, 512)
+    lesions = disc(shape, (100, 100), 10) | disc(shape, (400, 400), 10)
+    x = as_input(lesions)
+    inferer = LocateThenSegmentInferer(ROI)
+    out = masks(inferer(x, Bright(), points=[(98, 103)]))[0]
+    assert inferer.last_run["path"] == "given" and inferer.last_run["windows"] == 1
+    assert np.array_equal(out, disc(shape, (100, 100), 10))  # only the clicked lesion
+    out = masks(inferer(x, Bright(), boxes=[(390, 390, 411, 411), (0, 500, 5, 512)]))[0]
+    assert np.array_equal(out, disc(shape, (400, 400), 10))  # a box at the border is clipped, not an error
+    assert not masks(inferer(x, Bright(), points=[]))[0].any()
+    with pytest.raises(ValueError, match="2 coordinates"):
+        inferer(x, Bright(), points=[(1, 2, 3)])
+    with pytest.raises(ValueError, match="4 numbers"):
+        inferer(x, Bright(), boxes=[(1, 2, 3)])
+
+
+def test_bad_arguments_are_named() -> None:
+    with pytest.raises(ValueError, match="overlap"):
+        LocateThenSegmentInferer(ROI, overlap=1.0)
+    with pytest.raises(ValueError, match="locate_threshold"):
+        LocateThenSegmentInferer(ROI, locate_threshold=0)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        LocateThenSegmentInferer(ROI)(torch.zeros(1, 64, 64), Bright())
+
+
+PEAK_SCRIPT = """
+import json, resource, sys, torch
+sys.path.insert(0, {repo!r})
+from tests.inference.test_locate_then_segment import Bright, disc, as_input
+from monai_lightseg.inference import LocateThenSegmentInferer
+torch.set_num_threads(1)
+x = as_input(disc((192, 192, 192), (96, 96, 96), 12))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out = LocateThenSegmentInferer((32, 32, 32), sw_batch_size=2, margin=4)(x, Bright(3))
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"peak_increase_mb": (after - before) / 1024, "shape": list(out.shape)}}))
+"""
+
+
+def test_peak_memory_of_a_volume_is_bounded() -> None:
+    """A 192^3 volume (7.1 M voxels, 28 MB as float32): the inferer holds the output and its weight map (2 x 28 MB)
+    plus a batch of windows; the coarse pass works on 1/64 of the voxels. Peak RSS may grow by at most 120 MB."""
+    from tests.conftest import REPO
+
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK_SCRIPT.format(repo=str(REPO))], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["shape"] == [1, 1, 192, 192, 192]
+    assert report["peak_increase_mb"] < 120, report
