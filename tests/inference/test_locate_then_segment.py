@@ -193,3 +193,30 @@ def test_peak_memory_of_a_volume_is_bounded() -> None:
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["shape"] == [1, 1, 192, 192, 192]
     assert report["peak_increase_mb"] < 120, report
+
+
+def test_a_bundle_takes_it_as_its_inferer(tmp_path) -> None:
+    """``inferer`` overridden from the command line (here the same override in-process): the polyp bundle writes
+    a mask of the image's size, and on a frame that needs few windows the result is the sliding window's."""
+    from monai.bundle import run
+    from PIL import Image
+
+    from tests.bundles.conftest import copy_bundle, ensure_weights
+
+    root = copy_bundle("polyp_endoscopy_unet_segmentation", tmp_path)
+    ensure_weights(root)
+    images = tmp_path / "in"
+    images.mkdir()
+    frame = Image.open(root / "sample_data" / "images" / "cvc_clinicdb_1.png")
+    canvas = Image.new("RGB", (1000, 700), (120, 60, 50))
+    canvas.paste(frame, (500, 300))
+    canvas.save(images / "large.png")
+    frame.save(images / "small.png")
+    override = {"_target_": "monai_lightseg.inference.LocateThenSegmentInferer", "roi_size": "@roi_size"}
+    for name, inferer in (("lts", override), ("sw", None)):
+        kwargs = {"inferer": inferer} if inferer else {}
+        run(config_file=str(root / "configs" / "inference.json"), bundle_root=str(root), dataset_dir=str(images),
+            output_dir=str(tmp_path / name), **kwargs)  # fmt: skip
+    assert Image.open(tmp_path / "lts" / "large.png").size == (1000, 700)
+    small = [np.asarray(Image.open(tmp_path / n / "small.png")) for n in ("lts", "sw")]
+    assert np.array_equal(*small)  # 384x288 needs 4 windows: the full sliding window runs
