@@ -23,10 +23,10 @@ def test_networks_on_an_empty_folder_fails_clearly(tmp_path, capsys) -> None:
 def test_demo_segments_the_samples_with_a_bundle(capsys, samples_dir, tmp_path) -> None:
     """The README's main job, on a scratch copy of a bundle (shipped weights, or random ones if still training)."""
     from tests.bundles.conftest import copy_bundle
-    from tests.bundles.test_polyp_bundles import _ensure_weights
+    from tests.bundles.conftest import ensure_weights
 
     bundle = copy_bundle("polyp_endoscopy_unet_segmentation", tmp_path)
-    _ensure_weights(bundle)
+    ensure_weights(bundle)
     out = tmp_path / "demo"
     args = ["demo", "--bundle", str(bundle), "--images", str(samples_dir / "polyp" / "images"), "--output", str(out)]
     assert main(args) == 0
