@@ -106,9 +106,9 @@ def test_3d_batch_reports_every_failure_and_writes_exact_geometry(tiny_3d_bundle
 def test_2d_batch_converts_16bit_and_rgba_png(tmp_path) -> None:
     bundle = copy_bundle("polyp_endoscopy_unet_segmentation", tmp_path / "bundles")
     if not (bundle / "models" / "model.pt").is_file():
-        from tests.bundles.test_polyp_bundles import _ensure_weights
+        from tests.bundles.conftest import ensure_weights
 
-        _ensure_weights(bundle)
+        ensure_weights(bundle)
     inp = tmp_path / "in"
     inp.mkdir()
     rgb = np.asarray(Image.open(REPO / "samples/polyp/images/cvc_clinicdb_1.png"))

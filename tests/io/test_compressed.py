@@ -53,7 +53,7 @@ def _jpeg_endoscopy_frame(path, rgb: np.ndarray) -> None:
 def test_jpeg_baseline_endoscopy_frame_is_segmented(tmp_path) -> None:
     from monai_lightseg.batch import BatchOptions, run_batch
     from tests.bundles.conftest import copy_bundle
-    from tests.bundles.test_polyp_bundles import _ensure_weights
+    from tests.bundles.conftest import ensure_weights
     from tests.conftest import REPO
 
     rgb = np.asarray(Image.open(REPO / "samples/polyp/images/cvc_clinicdb_1.png").convert("RGB"))
@@ -61,7 +61,7 @@ def test_jpeg_baseline_endoscopy_frame_is_segmented(tmp_path) -> None:
     _jpeg_endoscopy_frame(tmp_path / "in" / "frame", rgb)
     decoded = pydicom.dcmread(tmp_path / "in" / "frame").pixel_array
     assert decoded.shape == rgb.shape and np.abs(decoded.astype(int) - rgb).mean() < 6  # lossy, but the same image
-    bundle = _ensure_weights(copy_bundle("polyp_endoscopy_unet_segmentation", tmp_path / "b")).parent.parent
+    bundle = ensure_weights(copy_bundle("polyp_endoscopy_unet_segmentation", tmp_path / "b")).parent.parent
     out = tmp_path / "out"
     assert run_batch(BatchOptions(bundle=bundle, input=tmp_path / "in", output=out, device="cpu", progress=False)) == 0
     mask = Image.open(out / "frame.png")
