@@ -22,8 +22,7 @@ def test_networks_on_an_empty_folder_fails_clearly(tmp_path, capsys) -> None:
 
 def test_demo_segments_the_samples_with_a_bundle(capsys, samples_dir, tmp_path) -> None:
     """The README's main job, on a scratch copy of a bundle (shipped weights, or random ones if still training)."""
-    from tests.bundles.conftest import copy_bundle
-    from tests.bundles.conftest import ensure_weights
+    from tests.bundles.conftest import copy_bundle, ensure_weights
 
     bundle = copy_bundle("polyp_endoscopy_unet_segmentation", tmp_path)
     ensure_weights(bundle)

@@ -52,8 +52,7 @@ def _jpeg_endoscopy_frame(path, rgb: np.ndarray) -> None:
 
 def test_jpeg_baseline_endoscopy_frame_is_segmented(tmp_path) -> None:
     from monai_lightseg.batch import BatchOptions, run_batch
-    from tests.bundles.conftest import copy_bundle
-    from tests.bundles.conftest import ensure_weights
+    from tests.bundles.conftest import copy_bundle, ensure_weights
     from tests.conftest import REPO
 
     rgb = np.asarray(Image.open(REPO / "samples/polyp/images/cvc_clinicdb_1.png").convert("RGB"))
