@@ -1,8 +1,11 @@
 """Measure the trained polyp bundles and write their results: per-bundle docs/README.md, validation curves,
 validation summaries, sample reference masks, and the table in docs/results.md.
 
-    python scripts/report_polyp_results.py [--data ../shared/data] [--bundles unet emisnet ...]
+    python scripts/report_polyp_results.py [--data ../shared/data] [--bundles unet emisnet ...] [--no-speed]
+    python scripts/report_polyp_results.py --speed-only     # on a quiet machine, after the runs are reported
 
+Only bundles whose training log has reached the recipe's step budget are reported (interim weights are not a
+result).
 Validation numbers come from ``evaluate.json`` on the committed validation split (never trained on; used
 for model selection, so reported as validation, not test). CPU speed: median of 10 timed runs after 2
 warm-up runs of the bundle's own inferer on a 352x352 RGB frame, 2 threads, in this process.
@@ -224,15 +227,28 @@ def main() -> int:
         action="store_true",
         help="skip the CPU timing (when other jobs share the machine: timings would mislead)",
     )
+    parser.add_argument(
+        "--speed-only",
+        action="store_true",
+        help="only (re)measure CPU time per frame of bundles already reported, e.g. once the machine is quiet",
+    )
     args = parser.parse_args()
     for short in args.bundles:
         name = NAMES[short]
         bundle = REPO / "bundles" / name
-        if not (bundle / "models" / "model.pt").is_file():
-            print(f"{name}: no trained weights, skipped")
+        log = bundle / "models" / "training_log.csv"
+        rows = training_rows(bundle) if log.is_file() else []
+        if not rows or int(rows[-1]["iteration"]) < RECIPE["max_steps"]:  # interim weights are not a result
+            print(f"{name}: training not finished, skipped")
+            continue
+        if args.speed_only:
+            record = json.loads((bundle / "docs" / "results.json").read_text())
+            record["cpu_ms"] = cpu_ms_per_image(bundle)
+            (bundle / "docs" / "results.json").write_text(json.dumps(record, indent=2) + "\n")
+            write_readme(bundle, NETWORKS[name], {**record, "rows": rows})
+            print(f"{name}: {record['cpu_ms']:.1f} ms per frame")
             continue
         (bundle / "docs").mkdir(exist_ok=True)
-        rows = training_rows(bundle)
         plot_curve(bundle, rows)
         net = ConfigParser()
         net.read_config(str(bundle / "configs/inference.json"))
