@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import resource
 import subprocess
@@ -129,6 +130,7 @@ def markdown(results: list[dict]) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     full = {r["size"]: sum(x["seconds"] for x in r["rows"]) for r in results if r["inferer"] == INFERERS[0]}
+    full = {size: full.get(size, math.nan) for size in {r["size"] for r in results}}
     for r in results:
         rows = r["rows"]
         seconds = sum(x["seconds"] for x in rows)
@@ -153,6 +155,7 @@ def main() -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--downsample", type=int, default=4)
     ap.add_argument("--margin", type=int, default=16)
+    ap.add_argument("--inferers", nargs="+", choices=INFERERS, default=list(INFERERS))
     ap.add_argument("--out", type=Path)
     ap.add_argument("--inferer", choices=INFERERS, help=argparse.SUPPRESS)  # one case, in a subprocess
     ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -162,7 +165,7 @@ def main() -> int:
         return 0
     results = []
     for size in args.sizes:
-        for inferer in INFERERS:
+        for inferer in args.inferers:
             cmd = [sys.executable, __file__, "--inferer", inferer, "--size", str(size)]
             for key in ("bundle", "data", "images", "threads", "device", "downsample", "margin"):
                 cmd += [f"--{key}", str(getattr(args, key))]
