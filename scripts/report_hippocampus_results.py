@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,29 +25,12 @@ sys.path.insert(0, str(REPO / "scripts"))
 import torch  # noqa: E402
 from make_hippocampus_bundles import NETWORKS, RECIPE, ROI  # noqa: E402
 from monai.bundle import ConfigParser, run  # noqa: E402
-from report_polyp_results import fmt, plot_curve, training_rows  # noqa: E402
+from report_polyp_results import cpu_ms_per_image, fmt, plot_curve, replace_table, training_rows  # noqa: E402
 
 from monai_lightseg.networks.profile import count_macs, count_parameters  # noqa: E402
 
 NAMES = {k.split("hippocampus_mri_")[1].rsplit("_segmentation")[0]: k for k in NETWORKS}
 TRAIN_VOLUMES = 167
-
-
-def cpu_ms_per_volume(bundle: Path) -> float:
-    torch.set_num_threads(2)
-    parser = ConfigParser()
-    parser.read_config(str(bundle / "configs" / "inference.json"))
-    net = parser.get_parsed_content("network_def").eval()
-    inferer = parser.get_parsed_content("inferer")
-    x = torch.rand(1, 1, *ROI)
-    times = []
-    with torch.no_grad():
-        for i in range(12):
-            start = time.perf_counter()
-            inferer(x, net)
-            if i >= 2:
-                times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def evaluate(bundle: Path, data: Path) -> dict:
@@ -218,11 +199,7 @@ def write_results_md() -> None:
             f"| {r['params'] / 1e6:.3f} M | {r['macs'] / 1e9:.3f} G | {speed} "
             f"| {r['steps']} ({epochs:.0f}) | {r['wall_time_s'] / 3600:.2f} h |"
         )
-    doc = REPO / "docs" / "results.md"
-    text = doc.read_text()
-    start, end = "<!-- hippocampus-table-start -->", "<!-- hippocampus-table-end -->"
-    i, j = text.index(start) + len(start), text.index(end)
-    doc.write_text(text[:i] + "\n" + "\n".join(lines) + "\n" + text[j:])
+    replace_table("hippocampus", lines)
 
 
 def main() -> int:
@@ -251,7 +228,7 @@ def main() -> int:
             "rows": rows,
             "params": count_parameters(network),
             "macs": count_macs(network, (1, 1, *ROI)),
-            "cpu_ms": None if args.no_speed else cpu_ms_per_volume(bundle),
+            "cpu_ms": None if args.no_speed else cpu_ms_per_image(bundle, (1, 1, *ROI)),
             "best": json.loads((bundle / "models" / "model.best.json").read_text()),
         }
         reference_masks(bundle)

@@ -68,14 +68,16 @@ def plot_curve(bundle: Path, rows: list[dict]) -> None:
     plt.close(fig)
 
 
-def cpu_ms_per_image(bundle: Path) -> float:
+def cpu_ms_per_image(bundle: Path, shape: tuple[int, ...] = (1, 3, 352, 352)) -> float:
+    """Median wall time (ms) of 10 runs, after 2 warm-ups, of the bundle's own inferer and network on a random
+    input of ``shape``, 2 threads. Shared by the report scripts of every task."""
     torch.set_num_threads(2)
     parser = ConfigParser()
     parser.read_config(str(bundle / "configs" / "inference.json"))
     parser["bundle_root"] = str(bundle)
     net = parser.get_parsed_content("network_def").eval()
     inferer = parser.get_parsed_content("inferer")
-    x = torch.rand(1, 3, 352, 352)
+    x = torch.rand(*shape)
     times = []
     with torch.no_grad():
         for i in range(12):
@@ -298,12 +300,16 @@ def write_results_md() -> None:
             f"| {r['params'] / 1e6:.3f} M | {r['macs'] / 1e9:.3f} G | {speed} "
             f"| {r['steps']} ({r['steps'] * RECIPE['batch_size'] / 1160:.1f}) | {r['wall_time_s'] / 3600:.2f} h |"
         )
-    table = "\n".join(lines)
+    replace_table("polyp", lines)
+
+
+def replace_table(task: str, lines: list[str]) -> None:
+    """Put ``lines`` between the ``<!-- {task}-table-start/end -->`` markers of docs/results.md."""
     doc = REPO / "docs" / "results.md"
     text = doc.read_text()
-    start, end = "<!-- polyp-table-start -->", "<!-- polyp-table-end -->"
+    start, end = f"<!-- {task}-table-start -->", f"<!-- {task}-table-end -->"
     i, j = text.index(start) + len(start), text.index(end)
-    doc.write_text(text[:i] + "\n" + table + "\n" + text[j:])
+    doc.write_text(text[:i] + "\n" + "\n".join(lines) + "\n" + text[j:])
 
 
 if __name__ == "__main__":

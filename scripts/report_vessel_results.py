@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,29 +23,12 @@ sys.path.insert(0, str(REPO / "scripts"))
 import torch  # noqa: E402
 from make_vessel_bundle import NAME, RECIPE, ROI  # noqa: E402
 from monai.bundle import ConfigParser, run  # noqa: E402
-from report_polyp_results import fmt, plot_curve, training_rows  # noqa: E402
+from report_polyp_results import cpu_ms_per_image, fmt, plot_curve, replace_table, training_rows  # noqa: E402
 
 from monai_lightseg.networks.profile import count_macs, count_parameters  # noqa: E402
 
 BUNDLE = REPO / "bundles" / NAME
 TRAIN_IMAGES = 24
-
-
-def cpu_ms_per_image() -> float:
-    torch.set_num_threads(2)
-    parser = ConfigParser()
-    parser.read_config(str(BUNDLE / "configs" / "inference.json"))
-    net = parser.get_parsed_content("network_def").eval()
-    inferer = parser.get_parsed_content("inferer")
-    x = torch.rand(1, 3, 584, 565)
-    times = []
-    with torch.no_grad():
-        for i in range(12):
-            start = time.perf_counter()
-            inferer(x, net)
-            if i >= 2:
-                times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def write_readme(result: dict | None) -> None:
@@ -169,11 +150,7 @@ def write_results_md(result: dict | None) -> None:
             f"| {result['params'] / 1e6:.3f} M | {result['macs'] / 1e9:.3f} G | {speed} | {result['steps']} "
             f"| {result['wall_time_s'] / 3600:.2f} h |"
         )
-    doc = REPO / "docs" / "results.md"
-    text = doc.read_text()
-    start, end = "<!-- vessel-table-start -->", "<!-- vessel-table-end -->"
-    i, j = text.index(start) + len(start), text.index(end)
-    doc.write_text(text[:i] + "\n" + "\n".join(lines) + "\n" + text[j:])
+    replace_table("vessel", lines)
 
 
 def main() -> int:
@@ -205,7 +182,7 @@ def main() -> int:
         "rows": rows,
         "params": count_parameters(network),
         "macs": count_macs(network, (1, 3, *ROI)),
-        "cpu_ms": None if args.no_speed else cpu_ms_per_image(),
+        "cpu_ms": None if args.no_speed else cpu_ms_per_image(BUNDLE, (1, 3, 584, 565)),
         "steps": int(rows[-1]["iteration"]),
         "wall_time_s": float(rows[-1]["elapsed_s"]),
         "best": json.loads((BUNDLE / "models" / "model.best.json").read_text()),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from monai.bundle import ConfigParser
+from monai.bundle import ConfigParser, ckpt_export
 from monai.transforms import SpatialPad
 
 from tests.conftest import REPO
@@ -81,3 +81,24 @@ def ensure_weights(root: Path) -> Path:
 def read_rows(path: Path) -> list[dict]:
     with path.open(newline="") as f:
         return list(csv.DictReader(f))
+
+
+def assert_torchscript_export_matches(root: Path, input_shape: tuple[int, ...], out: Path) -> None:
+    """MONAI's ``ckpt_export`` of the bundle's weights to ``out``; the TorchScript model must equal the eager
+    network on a random input of ``input_shape`` (rtol/atol 1e-4)."""
+    weights = ensure_weights(root)
+    ckpt_export(
+        net_id="network_def",
+        filepath=str(out),
+        ckpt_file=str(weights),
+        meta_file=str(root / "configs/metadata.json"),
+        config_file=str(root / "configs/inference.json"),
+        bundle_root=str(root),
+    )
+    parser = ConfigParser()
+    parser.read_config(str(root / "configs/inference.json"))
+    net = parser.get_parsed_content("network_def")
+    net.load_state_dict(torch.load(weights, map_location="cpu"))
+    x = torch.rand(*input_shape)
+    with torch.no_grad():
+        torch.testing.assert_close(torch.jit.load(str(out))(x), net.eval()(x), rtol=1e-4, atol=1e-4)

@@ -12,8 +12,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 import SimpleITK as sitk
-import torch
-from monai.bundle import ConfigParser, ckpt_export, run, verify_metadata, verify_net_in_out
+from monai.bundle import ConfigParser, run, verify_metadata, verify_net_in_out
 
 from monai_lightseg.data import hippocampus_datalist, hippocampus_subject
 from tests.bundles.conftest import (
@@ -21,6 +20,7 @@ from tests.bundles.conftest import (
     HIPPOCAMPUS_BUNDLES,
     SCHEMA,
     TRAINED_HIPPOCAMPUS_BUNDLES,
+    assert_torchscript_export_matches,
     ensure_weights,
     read_rows,
 )
@@ -97,23 +97,7 @@ def test_verify_net_in_out(name: str) -> None:
 @pytest.mark.parametrize("name", HIPPOCAMPUS_BUNDLES)
 def test_ckpt_export_to_torchscript(name: str, scratch_bundle, tmp_path) -> None:
     root = scratch_bundle(name)
-    weights = ensure_weights(root)
-    out = tmp_path / "model.ts"
-    ckpt_export(
-        net_id="network_def",
-        filepath=str(out),
-        ckpt_file=str(weights),
-        meta_file=str(root / "configs/metadata.json"),
-        config_file=str(root / "configs/inference.json"),
-        bundle_root=str(root),
-    )
-    parser = ConfigParser()
-    parser.read_config(str(root / "configs/inference.json"))
-    net = parser.get_parsed_content("network_def")
-    net.load_state_dict(torch.load(weights, map_location="cpu"))
-    x = torch.rand(1, 1, 40, 56, 40)
-    with torch.no_grad():
-        torch.testing.assert_close(torch.jit.load(str(out))(x), net.eval()(x), rtol=1e-4, atol=1e-4)
+    assert_torchscript_export_matches(root, (1, 1, 40, 56, 40), tmp_path / "model.ts")
 
 
 @pytest.mark.parametrize("name", HIPPOCAMPUS_BUNDLES)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from monai.bundle import ConfigParser, ckpt_export, run, verify_metadata, verify_net_in_out
+from monai.bundle import run, verify_metadata, verify_net_in_out
 from PIL import Image
 
 from tests.bundles.conftest import (
@@ -19,6 +19,7 @@ from tests.bundles.conftest import (
     POLYP_BUNDLES,
     SCHEMA,
     TRAINED_POLYP_BUNDLES,
+    assert_torchscript_export_matches,
     ensure_weights,
     read_rows,
 )
@@ -79,24 +80,7 @@ def test_verify_net_in_out(name: str) -> None:
 @pytest.mark.parametrize("name", POLYP_BUNDLES)
 def test_ckpt_export_to_torchscript(name: str, scratch_bundle, tmp_path) -> None:
     root = scratch_bundle(name)
-    weights = ensure_weights(root)
-    out = tmp_path / "model.ts"
-    ckpt_export(
-        net_id="network_def",
-        filepath=str(out),
-        ckpt_file=str(weights),
-        meta_file=str(root / "configs/metadata.json"),
-        config_file=str(root / "configs/inference.json"),
-        bundle_root=str(root),
-    )
-    scripted = torch.jit.load(str(out))
-    parser = ConfigParser()
-    parser.read_config(str(root / "configs/inference.json"))
-    net = parser.get_parsed_content("network_def")
-    net.load_state_dict(torch.load(weights, map_location="cpu"))
-    x = torch.rand(1, 3, 256, 256)
-    with torch.no_grad():
-        torch.testing.assert_close(scripted(x), net.eval()(x), rtol=1e-4, atol=1e-4)
+    assert_torchscript_export_matches(root, (1, 3, 256, 256), tmp_path / "model.ts")
 
 
 @pytest.mark.parametrize("name", POLYP_BUNDLES)

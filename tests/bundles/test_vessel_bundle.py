@@ -8,11 +8,10 @@ import sys
 
 import numpy as np
 import pytest
-import torch
-from monai.bundle import ConfigParser, ckpt_export, run, verify_metadata, verify_net_in_out
+from monai.bundle import run, verify_metadata, verify_net_in_out
 from PIL import Image
 
-from tests.bundles.conftest import BUNDLES_DIR, SCHEMA, ensure_weights, read_rows
+from tests.bundles.conftest import BUNDLES_DIR, SCHEMA, assert_torchscript_export_matches, ensure_weights, read_rows
 from tests.conftest import REPO
 
 NAME = "retinal_vessel_fundus_light_u2net_segmentation"
@@ -80,23 +79,7 @@ def test_verify_metadata_and_net_in_out() -> None:
 @pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning")
 def test_ckpt_export_to_torchscript(scratch_bundle, tmp_path) -> None:
     root = scratch_bundle(NAME)
-    weights = ensure_weights(root)
-    out = tmp_path / "model.ts"
-    ckpt_export(
-        net_id="network_def",
-        filepath=str(out),
-        ckpt_file=str(weights),
-        meta_file=str(root / "configs/metadata.json"),
-        config_file=str(root / "configs/inference.json"),
-        bundle_root=str(root),
-    )
-    parser = ConfigParser()
-    parser.read_config(str(root / "configs/inference.json"))
-    net = parser.get_parsed_content("network_def")
-    net.load_state_dict(torch.load(weights, map_location="cpu"))
-    x = torch.rand(1, 3, 128, 128)
-    with torch.no_grad():
-        torch.testing.assert_close(torch.jit.load(str(out))(x), net.eval()(x), rtol=1e-4, atol=1e-4)
+    assert_torchscript_export_matches(root, (1, 3, 128, 128), tmp_path / "model.ts")
 
 
 def test_train_two_steps_on_patches_then_resume(scratch_bundle) -> None:
