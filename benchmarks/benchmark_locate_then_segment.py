@@ -71,6 +71,49 @@ def canvases(data: Path, bundle: Path, n_images: int, size: int, seed: int = 0):
         yield item["image"], np.clip(canvas, 0, 255).transpose(2, 0, 1) / 255.0, full_mask
 
 
+def volumes(data: Path, bundle: Path, n_volumes: int, shape: tuple[int, int, int], seed: int = 0):
+    """3D counterpart of :func:`canvases` for a hippocampus bundle: each validation volume (intensities scaled
+    from its 0.5..99.5 percentiles to [0, 1], as the bundle does; MSD volumes are RAS at 1 mm already) sits
+    in a canvas of ``shape`` made of 16^3 tiles cut from the label-free parts of other validation volumes.
+    Yields (name, canvas (1, *shape) float, labels (*shape) int)."""
+    import nibabel as nib
+    import numpy as np
+
+    root = data / "msd_hippocampus"
+    split = json.loads((bundle / "configs" / "datalist.json").read_text())["validation"]
+    rng = np.random.default_rng(seed)
+
+    def load(item):
+        image = np.asarray(nib.load(root / item["image"]).dataobj, dtype=np.float32)
+        low, high = np.percentile(image, [0.5, 99.5])
+        image = np.clip((image - low) / max(high - low, 1e-6), 0, 1)
+        return image, np.asarray(nib.load(root / item["label"]).dataobj).round().astype(np.int64)
+
+    tiles = []
+    for other in split[n_volumes : n_volumes + 12]:
+        image, labels = load(other)
+        for z in range(0, image.shape[0] - 16, 8):
+            for y in range(0, image.shape[1] - 16, 8):
+                for x in range(0, image.shape[2] - 16, 8):
+                    if not labels[z : z + 16, y : y + 16, x : x + 16].any():
+                        tiles.append(image[z : z + 16, y : y + 16, x : x + 16])
+    for item in split[:n_volumes]:
+        image, labels = load(item)
+        canvas = np.empty(shape, dtype=np.float32)
+        corners = [
+            (a, b, c) for a in range(0, shape[0], 16) for b in range(0, shape[1], 16) for c in range(0, shape[2], 16)
+        ]
+        picks = rng.integers(0, len(tiles), len(corners))
+        for k, (a, b, c) in enumerate(corners):
+            region = canvas[a : a + 16, b : b + 16, c : c + 16]
+            region[...] = tiles[picks[k]][: region.shape[0], : region.shape[1], : region.shape[2]]
+        full = np.zeros(shape, dtype=np.int64)
+        at = [int(rng.integers(0, s - v)) for s, v in zip(shape, image.shape)]
+        where = tuple(slice(a, a + v) for a, v in zip(at, image.shape))
+        canvas[where], full[where] = image, labels
+        yield item["image"], canvas[None], full
+
+
 def run_case(args) -> dict:
     import numpy as np
     import torch
@@ -94,7 +137,12 @@ def run_case(args) -> dict:
     else:
         inferer = LocateThenSegmentInferer(**common, downsample=args.downsample, margin=args.margin)
     rows = []
-    for name, canvas, mask in canvases(args.data, args.bundle, args.images, args.size):
+    shape = tuple(int(v) for v in args.size.split("x"))
+    if len(roi) == 3:
+        cases = volumes(args.data, args.bundle, args.images, shape if len(shape) == 3 else shape * 3)
+    else:
+        cases = canvases(args.data, args.bundle, args.images, shape[0])
+    for name, canvas, mask in cases:
         x = torch.from_numpy(canvas[None].astype(np.float32))
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -103,16 +151,20 @@ def run_case(args) -> dict:
             if args.inferer == "full_sliding_window":
                 logits = inferer(x.to(device), net)
             elif args.inferer == "given_box":
-                ys, xs = np.nonzero(mask)
-                logits = inferer(x, net, boxes=[(ys.min(), xs.min(), ys.max() + 1, xs.max() + 1)])
+                where = np.nonzero(mask)
+                logits = inferer(x, net, boxes=[(*(w.min() for w in where), *(w.max() + 1 for w in where))])
             else:
                 logits = inferer(x, net)
         if device.type == "cuda":
             torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
-        pred = (torch.sigmoid(logits.float())[0, 0] > 0.5).numpy()
-        dice = 2 * (pred & mask).sum() / max(1, pred.sum() + mask.sum())
-        row = {"image": name, "seconds": elapsed, "dice": float(dice), "lesion_coverage": float(mask.mean())}
+        if logits.shape[1] == 1:
+            pred, classes = (torch.sigmoid(logits.float())[0, 0] > 0.5).numpy().astype(np.int64), [1]
+        else:
+            pred, classes = logits[0].argmax(0).numpy(), list(range(1, logits.shape[1]))
+        dice = np.mean([2 * ((pred == k) & (mask == k)).sum() / max(1, (pred == k).sum() + (mask == k).sum())
+                        for k in classes])  # fmt: skip
+        row = {"image": name, "seconds": elapsed, "dice": float(dice), "lesion_coverage": float((mask > 0).mean())}
         if args.inferer != "full_sliding_window":
             row.update({k: v for k, v in inferer.last_run.items() if isinstance(v, (int, float, str))})
         rows.append(row)
@@ -138,7 +190,7 @@ def markdown(results: list[dict]) -> str:
         counts = ", ".join(f"{p} {sum(x.get('path', 'full') == p for x in rows)}" for p in paths)
         coverage = sum(x["lesion_coverage"] for x in rows) / len(rows)
         lines.append(
-            f"| {r['size']}^2 | {r['inferer']} | {len(rows)} | {coverage:.4f} "
+            f"| {r['size']} | {r['inferer']} | {len(rows)} | {coverage:.4f} "
             f"| {seconds:.1f} | {full[r['size']] / seconds:.2f}x | {sum(x['dice'] for x in rows) / len(rows):.4f} "
             f"| {r['peak_rss_mb']:.0f} | {counts} |"
         )
@@ -150,7 +202,7 @@ def main() -> int:
     ap.add_argument("--bundle", type=Path, default=REPO / "bundles" / "polyp_endoscopy_unet_segmentation")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--images", type=int, default=6)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048, 4096])
+    ap.add_argument("--sizes", nargs="+", default=["1024", "2048", "4096"], help="N (square/cube) or AxBxC")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--downsample", type=int, default=4)
@@ -158,7 +210,7 @@ def main() -> int:
     ap.add_argument("--inferers", nargs="+", choices=INFERERS, default=list(INFERERS))
     ap.add_argument("--out", type=Path)
     ap.add_argument("--inferer", choices=INFERERS, help=argparse.SUPPRESS)  # one case, in a subprocess
-    ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--size", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.inferer:
         print(json.dumps(run_case(args)))
@@ -166,14 +218,14 @@ def main() -> int:
     results = []
     for size in args.sizes:
         for inferer in args.inferers:
-            cmd = [sys.executable, __file__, "--inferer", inferer, "--size", str(size)]
+            cmd = [sys.executable, __file__, "--inferer", inferer, "--size", size]
             for key in ("bundle", "data", "images", "threads", "device", "downsample", "margin"):
                 cmd += [f"--{key}", str(getattr(args, key))]
             done = subprocess.run(cmd, capture_output=True, text=True, check=True)
             case = json.loads(done.stdout.strip().splitlines()[-1])
             seconds = sum(r["seconds"] for r in case["rows"])
             dice = sum(r["dice"] for r in case["rows"]) / len(case["rows"])
-            print(f"{size}^2 {inferer:>22}: {seconds:7.2f} s for {len(case['rows'])} images, mean Dice {dice:.4f}, "
+            print(f"{size} {inferer:>22}: {seconds:7.2f} s for {len(case['rows'])} images, mean Dice {dice:.4f}, "
                   f"peak RSS {case['peak_rss_mb']:.0f} MB", flush=True)  # fmt: skip
             results.append({"size": size, "inferer": inferer, **case})
     print(markdown(results))
