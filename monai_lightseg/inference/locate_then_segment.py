@@ -305,12 +305,10 @@ class LocateThenSegmentInferer(Inferer):
         return value.view(1, channels, *([1] * dims))
 
     def _channels(self, image, network, roi, sw_device, *args, **kwargs) -> int:
-        """The network's output channel count, from one tiny forward pass (only needed when nothing was found)."""
-        if not hasattr(self, "_channel_count"):
-            probe = torch.zeros((1, image.shape[1], *roi), device=sw_device, dtype=image.dtype)
-            with torch.no_grad(), self._autocast(sw_device):
-                self._channel_count = int(network(probe, *args, **kwargs).shape[1])
-        return self._channel_count
+        """The network's output channel count, from one ROI-sized forward pass (only when nothing was found)."""
+        probe = torch.zeros((1, image.shape[1], *roi), device=sw_device, dtype=image.dtype)
+        with torch.no_grad(), self._autocast(sw_device):
+            return int(network(probe, *args, **kwargs).shape[1])
 
 
 def _expand_to_roi(start, stop, roi, shape) -> tuple[tuple[int, ...], tuple[int, ...]]:
