@@ -25,7 +25,13 @@ sys.path.insert(0, str(REPO / "scripts"))
 import torch  # noqa: E402
 from make_hippocampus_bundles import NETWORKS, RECIPE, ROI  # noqa: E402
 from monai.bundle import ConfigParser, run  # noqa: E402
-from report_polyp_results import cpu_ms_per_image, fmt, plot_curve, replace_table, training_rows  # noqa: E402
+from report_polyp_results import (  # noqa: E402
+    cpu_ms_per_image,
+    finished_training_rows,
+    fmt,
+    plot_curve,
+    replace_table,
+)
 
 from monai_lightseg.networks.profile import count_macs, count_parameters  # noqa: E402
 
@@ -211,9 +217,8 @@ def main() -> int:
     for short in args.bundles:
         name = NAMES[short]
         bundle = REPO / "bundles" / name
-        log = bundle / "models" / "training_log.csv"
-        rows = training_rows(bundle) if log.is_file() else []
-        if not rows or int(rows[-1]["iteration"]) < RECIPE["max_steps"]:  # interim weights are not a result
+        rows = finished_training_rows(bundle, RECIPE["max_steps"])
+        if rows is None:
             write_readme(bundle, NETWORKS[name], None)
             print(f"{name}: training not finished; README without results")
             continue

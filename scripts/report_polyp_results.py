@@ -41,6 +41,14 @@ def training_rows(bundle: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def finished_training_rows(bundle: Path, max_steps: int) -> list[dict] | None:
+    """The training log's rows when the run has reached its step budget; ``None`` while it has not (interim
+    weights are not a result). Shared by the report scripts of every task."""
+    log = bundle / "models" / "training_log.csv"
+    rows = training_rows(bundle) if log.is_file() else []
+    return rows if rows and int(rows[-1]["iteration"]) >= max_steps else None
+
+
 def parse_validation(text: str) -> dict[str, float]:
     return {k: float(v) for k, v in (kv.split("=") for kv in text.split(";") if kv)}
 
@@ -238,9 +246,8 @@ def main() -> int:
     for short in args.bundles:
         name = NAMES[short]
         bundle = REPO / "bundles" / name
-        log = bundle / "models" / "training_log.csv"
-        rows = training_rows(bundle) if log.is_file() else []
-        if not rows or int(rows[-1]["iteration"]) < RECIPE["max_steps"]:  # interim weights are not a result
+        rows = finished_training_rows(bundle, RECIPE["max_steps"])
+        if rows is None:
             print(f"{name}: training not finished, skipped")
             continue
         if args.speed_only:

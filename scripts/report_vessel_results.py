@@ -23,7 +23,13 @@ sys.path.insert(0, str(REPO / "scripts"))
 import torch  # noqa: E402
 from make_vessel_bundle import NAME, RECIPE, ROI  # noqa: E402
 from monai.bundle import ConfigParser, run  # noqa: E402
-from report_polyp_results import cpu_ms_per_image, fmt, plot_curve, replace_table, training_rows  # noqa: E402
+from report_polyp_results import (  # noqa: E402
+    cpu_ms_per_image,
+    finished_training_rows,
+    fmt,
+    plot_curve,
+    replace_table,
+)
 
 from monai_lightseg.networks.profile import count_macs, count_parameters  # noqa: E402
 
@@ -158,9 +164,8 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--no-speed", action="store_true", help="skip the CPU timing on a busy machine")
     args = parser.parse_args()
-    log = BUNDLE / "models" / "training_log.csv"
-    rows = training_rows(BUNDLE) if log.is_file() else []
-    if not rows or int(rows[-1]["iteration"]) < RECIPE["max_steps"]:
+    rows = finished_training_rows(BUNDLE, RECIPE["max_steps"])
+    if rows is None:
         write_readme(None)
         write_results_md(None)
         print(f"{NAME}: training not finished; README without results")
