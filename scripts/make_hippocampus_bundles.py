@@ -212,6 +212,7 @@ def train_config(spec: dict) -> dict:
             "learning_rate": RECIPE["learning_rate"],
             "warmup_steps": RECIPE["warmup_steps"],
             "network_def": network_def(spec),
+            "memory_format": "$torch.channels_last_3d",
             "loss": {
                 "_target_": "monai_lightseg.losses.StackedDeepSupervisionLoss",
                 "loss": {

@@ -286,7 +286,10 @@ def train_config(spec: dict) -> dict:
         "num_workers": 2,
         "cache_rate": 1.0,
         "network_def": network_def(spec),
-        "network": "$@network_def.to(@device)",
+        # channels-last layout: the same arithmetic, but oneDNN's depthwise-convolution backward is much faster in it
+        # on CPU (a seed net's training step: 1.2-1.8x); the 3D bundles use torch.channels_last_3d
+        "memory_format": "$torch.channels_last",
+        "network": "$@network_def.to(@device, memory_format=@memory_format)",
         "loss": {
             "_target_": "monai_lightseg.losses.StackedDeepSupervisionLoss",
             "loss": {"_target_": "monai_lightseg.losses.BceDiceMsSsimLoss", "spatial_dims": 2},
@@ -456,7 +459,7 @@ def multi_gpu_config() -> dict:
         "device": "$torch.device('cuda:' + os.environ['LOCAL_RANK'] if torch.cuda.is_available() else 'cpu')",
         "network": {
             "_target_": "torch.nn.parallel.DistributedDataParallel",
-            "module": "$@network_def.to(@device)",
+            "module": "$@network_def.to(@device, memory_format=@memory_format)",
             "device_ids": "$[@device] if torch.cuda.is_available() else None",
         },
         "train#sampler": {
