@@ -7,7 +7,6 @@ import math
 from collections.abc import Sequence
 from typing import Any, Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from monai.data.utils import compute_importance_map, dense_patch_slices
@@ -44,10 +43,11 @@ class LocateThenSegmentInferer(Inferer):
     exclusive stop per spatial dim, ``margin`` added) as keyword arguments of the call; an empty list means
     "nothing here".
 
-    Memory: the full-size output (and its weight map) lives on ``device`` (default: the input's device); the
-    network runs on ``sw_device`` (default: the input's device) one batch of windows at a time, so GPU memory is
-    bounded by ``sw_batch_size`` windows whatever the image size. With ``amp`` the network runs under CUDA
-    autocast when ``sw_device`` is a CUDA device.
+    Memory: the full-size output lives on ``device`` (default: the input's device); blending sums are kept per
+    region (merged boxes grown to the ROI), not image-sized, so besides the output the inferer holds buffers the
+    size of the lesions' regions. The network runs on ``sw_device`` (default: the input's device) one batch of
+    windows at a time, so GPU memory is bounded by ``sw_batch_size`` windows whatever the image size. With
+    ``amp`` the network runs under CUDA autocast when ``sw_device`` is a CUDA device.
 
     Why written here: MONAI's ``SlidingWindowInferer`` covers one rectangular region with a regular grid; it
     cannot take a set of boxes, nor batch windows from several boxes. Window placement
@@ -179,10 +179,8 @@ class LocateThenSegmentInferer(Inferer):
         if len(boxes) > self.max_boxes:
             self.last_run["fallback"] = f"{len(boxes)} boxes > max_boxes {self.max_boxes}"
             return None
-        covered = np.zeros(shape, dtype=bool)
-        for start, stop in boxes:
-            covered[tuple(slice(a, b) for a, b in zip(start, stop))] = True
-        coverage = float(covered.mean())
+        # merged boxes do not overlap, so their volumes add up to the covered volume
+        coverage = sum(math.prod(b - a for a, b in zip(*box)) for box in boxes) / math.prod(shape)
         self.last_run["box_coverage"] = coverage
         if coverage > self.max_coverage:
             self.last_run["fallback"] = f"boxes cover {coverage:.2f} > max_coverage {self.max_coverage}"
@@ -262,37 +260,41 @@ class LocateThenSegmentInferer(Inferer):
         if padded_shape != shape:
             pad = [p for s, ps in zip(reversed(shape), reversed(padded_shape)) for p in (0, ps - s)]
             image = F.pad(image, pad)
-        windows = []
-        for start, stop in boxes:
-            start, stop = _expand_to_roi(start, stop, roi, padded_shape)
+        # each box grown to at least the ROI; grown boxes that overlap merge into one region, tiled by windows
+        regions = _merge_overlapping([_expand_to_roi(a, b, roi, padded_shape) for a, b in boxes])
+        interval = tuple(max(1, int(r * (1 - self.overlap))) for r in roi)
+        windows = []  # (region index, slices in the region, slices in the image)
+        for k, (start, stop) in enumerate(regions):
             size = tuple(b - a for a, b in zip(start, stop))
-            interval = tuple(max(1, int(r * (1 - self.overlap))) for r in roi)
             for sl in dense_patch_slices(size, roi, interval):
-                windows.append(tuple((a + s.start, a + s.stop) for a, s in zip(start, sl)))
-        # a window shared by two boxes runs once
-        windows = [tuple(slice(a, b) for a, b in w) for w in dict.fromkeys(windows)]
-        self.last_run.update({"boxes": len(boxes), "windows": len(windows)})
+                windows.append((k, sl, tuple(slice(a + w.start, a + w.stop) for a, w in zip(start, sl))))
+        self.last_run.update({"boxes": len(boxes), "regions": len(regions), "windows": len(windows)})
         weight_map = compute_importance_map(roi, mode=self.mode, sigma_scale=0.125, device=device).float()
-        output: torch.Tensor | None = None
-        weights = torch.zeros((1, 1, *padded_shape), device=device)
+        # blending sums live in one buffer per region, not in image-sized maps: a 512x512x600 volume with one
+        # lesion needs the output and a few ROI-sized buffers, not three more copies of the volume
+        sums: list[torch.Tensor] = []
+        counts = [torch.zeros((1, 1, *(b - a for a, b in zip(*region))), device=device) for region in regions]
         for i in range(0, len(windows), self.sw_batch_size):
             batch_windows = windows[i : i + self.sw_batch_size]
-            batch = torch.cat([image[(slice(None), slice(None), *w)] for w in batch_windows]).to(sw_device)
+            batch = torch.cat([image[(slice(None), slice(None), *w)] for _, _, w in batch_windows]).to(sw_device)
             with torch.no_grad(), self._autocast(sw_device):
                 logits = network(batch, *args, **kwargs)
             logits = logits.float().to(device)
-            if output is None:
-                output = torch.zeros((1, logits.shape[1], *padded_shape), device=device)
-            for w, pred in zip(batch_windows, logits):
-                output[(0, slice(None), *w)] += pred * weight_map
-                weights[(0, slice(None), *w)] += weight_map
-        if output is None:  # no box: background everywhere, without knowing the channel count from a window
+            if not sums:
+                sums = [torch.zeros((1, logits.shape[1], *c.shape[2:]), device=device) for c in counts]
+            for (k, local, _), pred in zip(batch_windows, logits):
+                sums[k][(0, slice(None), *local)] += pred * weight_map
+                counts[k][(0, slice(None), *local)] += weight_map
+        if sums:
+            channels = sums[0].shape[1]
+        else:  # no box: background everywhere, without knowing the channel count from a window
             channels = self._channels(image, network, roi, sw_device, *args, **kwargs)
-            output = torch.zeros((1, channels, *padded_shape), device=device)
-        covered = weights > 0
-        output = torch.where(
-            covered, output / weights.clamp(min=1e-12), self._background(output.shape[1], len(shape), device)
-        )
+        background = self._background(channels, len(shape), device)
+        output = torch.empty((1, channels, *padded_shape), device=device)
+        output.copy_(background.expand_as(output))
+        for (start, stop), total, count in zip(regions, sums, counts):
+            region = (slice(None), slice(None), *(slice(a, b) for a, b in zip(start, stop)))
+            output[region] = torch.where(count > 0, total / count.clamp(min=1e-12), background)
         crop = (slice(None), slice(None), *(slice(0, s) for s in shape))
         return output[crop]
 

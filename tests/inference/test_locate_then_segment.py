@@ -182,8 +182,9 @@ print(json.dumps({{"peak_increase_mb": (after - before) / 1024, "shape": list(ou
 
 
 def test_peak_memory_of_a_volume_is_bounded() -> None:
-    """A 192^3 volume (7.1 M voxels, 28 MB as float32): the inferer holds the output and its weight map (2 x 28 MB)
-    plus a batch of windows; the coarse pass works on 1/64 of the voxels. Peak RSS may grow by at most 120 MB."""
+    """A 192^3 volume (7.1 M voxels, 28 MB as float32): the inferer holds the output plus blending buffers the size
+    of the lesion's region and a batch of windows; the coarse pass works on 1/64 of the voxels. Peak RSS may grow
+    by at most 60 MB (measured 36 MB; 92 MB when the blending sums were volume-sized)."""
     from tests.conftest import REPO
 
     result = subprocess.run(
@@ -192,7 +193,7 @@ def test_peak_memory_of_a_volume_is_bounded() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["shape"] == [1, 1, 192, 192, 192]
-    assert report["peak_increase_mb"] < 120, report
+    assert report["peak_increase_mb"] < 60, report
 
 
 def test_a_bundle_takes_it_as_its_inferer(tmp_path) -> None:
