@@ -12,9 +12,12 @@ from monai.bundle import ConfigParser
 from monai.data import MetaTensor
 from monai.transforms import Compose, Invertd, SaveImaged
 
+from monai_lightseg.transforms import BlendMaskOverlayd
+
 __all__ = ["BundleSegmenter"]
 
-_WRITERS = (SaveImaged,)
+#: what a bundle's postprocessing makes for its own output folder, not for the mask: files and overlays
+_OUTPUTS = (SaveImaged, BlendMaskOverlayd)
 
 
 class BundleSegmenter:
@@ -22,10 +25,11 @@ class BundleSegmenter:
     and segment one file per call, the way ``monai.bundle run`` would, but returning the mask instead of
     writing it: the batch command decides names, formats and atomic writes.
 
-    The bundle's postprocessing runs without its writers (``SaveImaged``) and without any transform that adds
-    keys other than ``pred`` (overlays). Geometry changed by the preprocessing (spacing, orientation, crops)
-    is undone with MONAI's ``Invertd`` before the postprocessing, so the mask lies on the grid of the file
-    as the bundle's loader read it.
+    The bundle's postprocessing runs without its writers (``SaveImaged``) and overlays (``BlendMaskOverlayd``);
+    the rest runs as in the bundle, including steps that derive helper keys from the image (a field-of-view
+    mask that ``MaskIntensityd`` applies to ``pred``). Geometry changed by the preprocessing (spacing,
+    orientation, crops) is undone with MONAI's ``Invertd`` before the postprocessing, so the mask lies on the
+    grid of the file as the bundle's loader read it.
 
     The bundle's postprocessing must make the output discrete (threshold or argmax), as MONAI bundles do before
     ``SaveImaged``; a multi-channel output is reduced with argmax.
@@ -60,7 +64,7 @@ class BundleSegmenter:
         self.preprocessing = parser.get_parsed_content("preprocessing")
         self.inferer = parser.get_parsed_content("inferer")
         post = parser.get_parsed_content("postprocessing")
-        kept = [t for t in post.transforms if not isinstance(t, (*_WRITERS, Invertd)) and _only_pred(t)]
+        kept = [t for t in post.transforms if not isinstance(t, (*_OUTPUTS, Invertd))]
         self.postprocessing = Compose(kept)
         self.invert = Invertd(keys="pred", transform=self.preprocessing, orig_keys="image", nearest_interp=False)
         image_format = self.metadata["network_data_format"]["inputs"]["image"]
@@ -93,9 +97,3 @@ class BundleSegmenter:
             labels = pred.argmax(dim=0)
         array = labels.numpy().astype(np.uint8)
         return np.ascontiguousarray(array.transpose(tuple(reversed(range(array.ndim)))))
-
-
-def _only_pred(transform) -> bool:
-    """Keep transforms that act on ``pred`` alone (activations, thresholds, argmax, component cleanup)."""
-    keys = getattr(transform, "keys", ("pred",))
-    return tuple(keys) == ("pred",)

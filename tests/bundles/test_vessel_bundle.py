@@ -124,9 +124,9 @@ def test_evaluate_counts_only_inside_the_field_of_view(scratch_bundle, tmp_path)
     )
     rows = {r["image"]: r for r in read_rows(report / "per_image.csv")}
     assert set(rows) == {f"{s}.png" for s in SAMPLES} and {r["class"] for r in rows.values()} == {"vessel"}
-    masks = tmp_path / "masks"
+    masks = tmp_path / "masks"  # fov_threshold 0: no FOV estimate, the raw predictions outside the FOV kept
     run(config_file=str(root / "configs/inference.json"), bundle_root=str(root),
-        dataset_dir=str(root / "sample_data" / "images"), output_dir=str(masks))  # fmt: skip
+        dataset_dir=str(root / "sample_data" / "images"), output_dir=str(masks), fov_threshold=0)  # fmt: skip
     for stem in SAMPLES:
         pred = np.asarray(Image.open(masks / f"{stem}.png")) > 127
         gt = np.asarray(Image.open(root / "sample_data" / "masks" / f"{stem}.png")) > 127
@@ -138,3 +138,41 @@ def test_evaluate_counts_only_inside_the_field_of_view(scratch_bundle, tmp_path)
         assert float(row["dice"]) == pytest.approx(2 * tp / (2 * tp + fp + fn), abs=1e-4)
         assert float(row["recall"]) == pytest.approx(tp / (tp + fn), abs=1e-4)
         assert float(row["specificity"]) == pytest.approx(tn / (tn + fp), abs=1e-4)
+
+
+def test_inference_masks_outside_the_estimated_field_of_view(scratch_bundle, tmp_path) -> None:
+    """The estimated FOV (red channel > fov_threshold, holes filled, largest component) matches the drawn FOV,
+    and nothing outside it is marked, while calibrated random weights mark pixels outside it without the mask;
+    the batch command's segmenter gives the same mask."""
+    from monai.bundle import ConfigParser
+    from monai.transforms import Compose
+
+    from monai_lightseg.inference import BundleSegmenter
+
+    root = scratch_bundle(NAME)
+    (root / "models" / "model.pt").unlink(missing_ok=True)
+    ensure_weights(root)
+    parser = ConfigParser()
+    parser.read_config(str(root / "configs/inference.json"))
+    load = parser.get_parsed_content("preprocessing")
+    chain = _generator().estimated_fov()
+    assert chain[-1]["_target_"] == "MaskIntensityd"
+    estimate = ConfigParser({"fov_threshold": parser["fov_threshold"], "chain": chain[:-1]})
+    estimate = Compose(estimate.get_parsed_content("chain"))
+    segmenter = BundleSegmenter(root, device="cpu")
+    out, raw = tmp_path / "out", tmp_path / "raw"
+    run(config_file=str(root / "configs/inference.json"), bundle_root=str(root),
+        dataset_dir=str(root / "sample_data" / "images"), output_dir=str(out))  # fmt: skip
+    run(config_file=str(root / "configs/inference.json"), bundle_root=str(root),
+        dataset_dir=str(root / "sample_data" / "images"), output_dir=str(raw), fov_threshold=0)  # fmt: skip
+    for stem in SAMPLES:
+        fov = np.asarray(Image.open(root / "sample_data" / "fov" / f"{stem}.png")) > 127
+        estimated = estimate(load({"image": str(root / "sample_data" / "images" / f"{stem}.png")}))["fov"]
+        estimated = np.asarray(estimated[0]).T > 0  # MONAI's PIL loading is (W, H); the PNG is (H, W)
+        assert (estimated & fov).sum() / (estimated | fov).sum() > 0.98
+        masked = np.asarray(Image.open(out / f"{stem}.png")) > 127
+        unmasked = np.asarray(Image.open(raw / f"{stem}.png")) > 127
+        assert (unmasked & ~estimated).any() and not (masked & ~estimated).any()
+        assert np.array_equal(masked, unmasked & estimated)
+        # the batch command's path (monai-lightseg segment) runs the same FOV steps
+        assert np.array_equal(segmenter(root / "sample_data" / "images" / f"{stem}.png") > 0, masked)
