@@ -68,13 +68,16 @@ VOLUME_SUFFIXES = "monai_lightseg.data.VOLUME_SUFFIXES"
 
 
 def load_transforms(keys: list[str]) -> list[dict]:
-    """Read a volume (NIfTI, NRRD, MHA), channel-first, RAS, 1 mm grid, then scale each volume on its own: the
-    0.5th..99.5th intensity percentile to [0, 1], clipped (MSD intensities are uncalibrated; scales differ by
-    four orders of magnitude between volumes). Labels are resampled with nearest neighbour."""
+    """Read a volume (NIfTI, NRRD, MHA), channel-first, direction made exactly orthonormal (so that a DICOM and a
+    NIfTI copy of one oblique volume, whose headers differ by rounding, get the same grid), RAS, 1 mm grid, then
+    scale each volume on its own: the 0.5th..99.5th intensity percentile to [0, 1], clipped (MSD intensities are
+    uncalibrated; scales differ by four orders of magnitude between volumes). Labels are resampled with nearest
+    neighbour."""
     modes = {"image": "bilinear", "label": "nearest"}
     return [
         {"_target_": "LoadImaged", "keys": keys, "image_only": False},
         {"_target_": "EnsureChannelFirstd", "keys": keys},
+        {"_target_": "monai_lightseg.transforms.OrthonormalizeAffined", "keys": keys},
         {"_target_": "Orientationd", "keys": keys, "axcodes": "RAS"},
         {"_target_": "Spacingd", "keys": keys, "pixdim": [1.0, 1.0, 1.0], "mode": [modes[k] for k in keys]},
         {
@@ -240,7 +243,14 @@ def metadata(name: str, spec: dict) -> dict:
     meta = polyp.metadata(name, spec)
     meta.update(
         {
-            "changelog": {"0.1.0": "first release: trained on the shared MSD Task04 training split (by subject)"},
+            "version": "0.1.1",
+            "changelog": {
+                "0.1.1": (
+                    "preprocessing: OrthonormalizeAffined before Orientationd and Spacingd, so that the DICOM and "
+                    "NIfTI copies of an oblique volume get one grid (masks equal voxel for voxel); weights unchanged"
+                ),
+                "0.1.0": "first release: trained on the shared MSD Task04 training split (by subject)",
+            },
             "name": f"Hippocampus segmentation in MRI crops, {spec['title']}",
             "task": "Segmentation of the anterior and posterior hippocampus in 3D T1-weighted MRI crops",
             "description": (

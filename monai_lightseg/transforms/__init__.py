@@ -1,6 +1,21 @@
 """Transforms MONAI lacks, each as an array transform and its thin dictionary wrapper."""
 
+from monai_lightseg.transforms.geometry.array import OrthonormalizeAffine
+from monai_lightseg.transforms.geometry.dictionary import (
+    OrthonormalizeAffined,
+    OrthonormalizeAffineD,
+    OrthonormalizeAffineDict,
+)
 from monai_lightseg.transforms.overlay.array import BlendMaskOverlay
 from monai_lightseg.transforms.overlay.dictionary import BlendMaskOverlayd, BlendMaskOverlayD, BlendMaskOverlayDict
 
-__all__ = ["BlendMaskOverlay", "BlendMaskOverlayd", "BlendMaskOverlayD", "BlendMaskOverlayDict"]
+__all__ = [
+    "BlendMaskOverlay",
+    "BlendMaskOverlayd",
+    "BlendMaskOverlayD",
+    "BlendMaskOverlayDict",
+    "OrthonormalizeAffine",
+    "OrthonormalizeAffined",
+    "OrthonormalizeAffineD",
+    "OrthonormalizeAffineDict",
+]

@@ -20,6 +20,7 @@ TINY_3D_INFERENCE = {
     "preprocessing": {"_target_": "Compose", "transforms": [
         {"_target_": "LoadImaged", "keys": "image", "reader": "ITKReader", "image_only": False},
         {"_target_": "EnsureChannelFirstd", "keys": "image"},
+        {"_target_": "monai_lightseg.transforms.OrthonormalizeAffined", "keys": "image"},
         {"_target_": "Spacingd", "keys": "image", "pixdim": [1.0, 1.0, 1.0], "mode": "bilinear"},
         {"_target_": "NormalizeIntensityd", "keys": "image"},
     ]},
