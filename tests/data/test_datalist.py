@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -170,3 +171,23 @@ def test_hippocampus_split_keeps_both_sides_of_a_subject_together(tmp_path) -> N
         hippocampus_datalist(tmp_path)
     with pytest.raises(ValueError, match="not an MSD hippocampus file name"):
         hippocampus_subject("brain.nii.gz")
+
+
+def test_committed_split_wins_over_images_and_masks_folders(tmp_path) -> None:
+    """A data set laid out as images/ and masks/ (the shared DRIVE part) is split by its committed datalist, so
+    training never sees the validation images; a folder the datalist does not describe is one set."""
+    names = ["01.png", "02.png", "03.png", "04.png"]
+    _touch(tmp_path / "drive" / "images", *names)
+    _touch(tmp_path / "drive" / "masks", *names)
+    split = {
+        "training": [{"image": f"images/{n}", "label": f"masks/{n}"} for n in names[:3]],
+        "validation": [{"image": "images/04.png", "label": "masks/04.png"}],
+    }
+    (tmp_path / "dl.json").write_text(json.dumps(split))
+    train = bundle_datalist(tmp_path / "drive", tmp_path / "dl.json", "training")
+    val = bundle_datalist(tmp_path / "drive", tmp_path / "dl.json", "validation")
+    assert [Path(i["image"]).name for i in train] == names[:3]
+    assert [Path(i["image"]).name for i in val] == ["04.png"]
+    _touch(tmp_path / "mine" / "images", "01.png", "99.png")  # a user's folder: the split does not describe it
+    _touch(tmp_path / "mine" / "masks", "01.png", "99.png")
+    assert len(bundle_datalist(tmp_path / "mine", tmp_path / "dl.json", "validation")) == 2
