@@ -129,7 +129,7 @@ def bundle_datalist(
 ) -> list[dict]:
     """What a bundle's ``train.json``/``evaluate.json`` reads: the ``key`` part (``"training"``/``"validation"``)
     of the committed ``datalist_file``, joined to ``dataset_dir``, when ``dataset_dir`` holds every file that
-    the datalist lists (it is the data set the split was made for); otherwise, if ``dataset_dir`` holds
+    part lists (it is the data set the split was made for); otherwise, if ``dataset_dir`` holds
     ``images/`` and ``masks/``, the pairs in them (the same list for every ``key``: a user's folder is one set).
     The split is checked first because a data set laid out as ``images/`` and ``masks/`` (the shared DRIVE part)
     would otherwise train and validate on all its images, the validation images included.
@@ -140,20 +140,16 @@ def bundle_datalist(
     root = Path(dataset_dir)
     extra_fields = tuple(extra_fields)
     fields = ("image", "label", *extra_fields)
-    if Path(datalist_file).is_file() and _holds_every_listed_file(datalist_file, root, fields):
-        return load_datalist(datalist_file, key, root, fields)
-    if (root / "images").is_dir() and (root / "masks").is_dir():
+    has_folders = (root / "images").is_dir() and (root / "masks").is_dir()
+    if Path(datalist_file).is_file():
+        try:
+            return load_datalist(datalist_file, key, root, fields)
+        except FileNotFoundError:
+            if not has_folders:
+                raise  # names the first listed file that is missing
+    if has_folders:
         extra = {field: root / field for field in extra_fields}
         return build_datalist(root / "images", root / "masks", suffixes=suffixes, extra_dirs=extra)
-    if not Path(datalist_file).is_file():
-        raise FileNotFoundError(
-            f"{dataset_dir}: no images/ and masks/ folders, and no datalist file {datalist_file} to read instead."
-        )
-    return load_datalist(datalist_file, key, root, fields)
-
-
-def _holds_every_listed_file(datalist_file: str | Path, root: Path, fields: Iterable[str]) -> bool:
-    """Whether every path field of every part of the datalist names a file under ``root``."""
-    data = json.loads(Path(datalist_file).read_text())
-    paths = [item[f] for part in data.values() if isinstance(part, list) for item in part for f in fields if f in item]
-    return bool(paths) and all((root / p).is_file() for p in paths)
+    raise FileNotFoundError(
+        f"{dataset_dir}: no images/ and masks/ folders, and no datalist file {datalist_file} to read instead."
+    )

@@ -62,7 +62,8 @@ class OrthonormalizeAffine(InvertibleTransform):
         u, _, vh = torch.linalg.svd(direction)
         corrected = original.clone()
         corrected[:d, :d] = (u @ vh) * spacing
-        out = img.clone()
+        # a new MetaTensor on the same voxels (no copy of a large volume), with its own metadata
+        out = MetaTensor(img.as_tensor(), meta=dict(img.meta), applied_operations=list(img.applied_operations))
         out.affine = corrected
         self.push_transform(out, extra_info={"original_affine": original})
         return out
