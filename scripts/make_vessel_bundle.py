@@ -168,7 +168,11 @@ def metadata() -> dict:
     pred.update({"spatial_shape": ROI, "channel_def": {"0": "vessel"}})
     meta.update(
         {
-            "changelog": {"0.1.0": "first release: trained on the shared DRIVE training split (24 images)"},
+            "version": "0.2.0",
+            "changelog": {
+                "0.2.0": "weights retrained on the 24 training images only (validation F1 0.789 on the other 8)",
+                "0.1.0": "first release; its weights had also trained on the 8 validation images: do not use",
+            },
             "name": "Retinal vessel segmentation in colour fundus photographs, LightU2Net",
             "task": "Binary segmentation of retinal blood vessels in 2D colour fundus photographs",
             "description": (
@@ -213,6 +217,8 @@ illumination and noise, and dark branching vessels of 1-4 px width.
 - `images/<name>.png`: RGB (`synthetic_1` is 190x200, `synthetic_2` 240x224, width x height).
 - `masks/<name>.png`: vessel mask, 0/255 (vessels inside the field of view only).
 - `fov/<name>.png`: field-of-view mask, 0/255.
+- `reference/<name>.png` (the bundle's copy only): the shipped weights' masks of the samples, written by
+  `scripts/report_vessel_results.py`; a test checks that the weights still reproduce them.
 
 They exercise the pipeline (formats, sizes, the FOV mask, metrics); a model's accuracy on them says nothing
 about real fundus photographs.
