@@ -1,7 +1,8 @@
 """Measure the trained 3D hippocampus bundles and write their results: per-bundle docs/README.md, validation
 curves, per-volume validation reports, sample reference masks, and the hippocampus table of docs/results.md.
 
-    python scripts/report_hippocampus_results.py [--data ../shared/data] [--bundles unet emisnet ...] [--no-speed]
+    python scripts/report_hippocampus_results.py [--data ../shared/data] [--bundles unet emisnet ...]
+        [--no-speed | --speed-only]
 
 A bundle whose training has not finished its step budget gets its README (recipe, usage, "not trained yet")
 and no results. Validation
@@ -213,6 +214,11 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--bundles", nargs="+", default=list(NAMES))
     parser.add_argument("--no-speed", action="store_true", help="skip the CPU timing on a busy machine")
+    parser.add_argument(
+        "--speed-only",
+        action="store_true",
+        help="only (re)measure CPU time per window of bundles already reported, e.g. once the machine is quiet",
+    )
     args = parser.parse_args()
     for short in args.bundles:
         name = NAMES[short]
@@ -221,6 +227,13 @@ def main() -> int:
         if rows is None:
             write_readme(bundle, NETWORKS[name], None)
             print(f"{name}: training not finished; README without results")
+            continue
+        if args.speed_only:
+            record = json.loads((bundle / "docs" / "results.json").read_text())
+            record["cpu_ms"] = cpu_ms_per_image(bundle, (1, 1, *ROI))
+            (bundle / "docs" / "results.json").write_text(json.dumps(record, indent=2) + "\n")
+            write_readme(bundle, NETWORKS[name], {**record, "rows": rows})
+            print(f"{name}: {record['cpu_ms']:.1f} ms per window")
             continue
         (bundle / "docs").mkdir(exist_ok=True)
         plot_curve(bundle, rows)
