@@ -1,14 +1,15 @@
-"""``1 - MS-SSIM`` between predicted probabilities and a binary / one-hot target, on MONAI's ``compute_ms_ssim``."""
+"""``1 - MS-SSIM`` between predicted probabilities and a binary / one-hot target: MONAI's ``compute_ms_ssim``,
+computed with a separable Gaussian window."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import torch
-from monai.metrics.regression import compute_ms_ssim
+import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MultiScaleSSIMLoss", "DEFAULT_MS_SSIM"]
+__all__ = ["MultiScaleSSIMLoss", "DEFAULT_MS_SSIM", "ms_ssim"]
 
 _WEIGHTS_5 = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang et al. 2003, MONAI's default
 #: per spatial_dims: (kernel_size, weights). MONAI's 2D default (11, five scales) needs > 160 px per side
@@ -17,11 +18,79 @@ _WEIGHTS_5 = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang et al. 2003, MONAI
 DEFAULT_MS_SSIM = {2: (11, _WEIGHTS_5), 3: (7, tuple(w / sum(_WEIGHTS_5[:3]) for w in _WEIGHTS_5[:3]))}
 
 
+def _gaussian_1d(kernel_size: int, sigma: float) -> torch.Tensor:
+    """MONAI's 1D Gaussian window (``monai.metrics.regression._gaussian_kernel``), normalised to sum 1."""
+    dist = torch.arange(start=(1 - kernel_size) / 2, end=(1 + kernel_size) / 2, step=1)
+    gauss = torch.exp(-torch.pow(dist / sigma, 2) / 2)
+    return gauss / gauss.sum()
+
+
+def _filter(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+    """Valid (unpadded) Gaussian filtering of every channel of (N, C, *S): one depthwise 1D convolution per
+    spatial axis, which equals MONAI's convolution with the full n-D window (an outer product of the 1D one)."""
+    spatial_dims, channels, k = x.dim() - 2, x.shape[1], window.numel()
+    conv = F.conv2d if spatial_dims == 2 else F.conv3d
+    for axis in range(spatial_dims):
+        shape = [1] * spatial_dims
+        shape[axis] = k
+        x = conv(x, window.reshape(1, 1, *shape).expand(channels, 1, *shape), groups=channels)
+    return x
+
+
+def ms_ssim(
+    y_pred: torch.Tensor,
+    y: torch.Tensor,
+    kernel_size: int = 11,
+    kernel_sigma: float = 1.5,
+    weights: Sequence[float] = _WEIGHTS_5,
+    data_range: float = 1.0,
+    k1: float = 0.01,
+    k2: float = 0.03,
+) -> torch.Tensor:
+    """MS-SSIM per batch item, (N, 1), of (N, C, *S) inputs with 2 or 3 spatial axes: the arithmetic of MONAI
+    1.6's ``monai.metrics.regression.compute_ms_ssim`` with a Gaussian kernel (per scale: local means, variances
+    and covariance under the window; contrast sensitivity clipped at 0 at every scale but the last, where SSIM
+    is; a 2^n average pool between scales; the weighted product), tested equal to it.
+
+    Why not call MONAI: it filters with the full n-D window as one grouped convolution (7^3 = 343 taps in the
+    3D bundles), and oneDNN's backward of that depthwise 3D convolution made the loss 35-40 % of a 3D training
+    step on CPU. The Gaussian window is separable, so one 1D convolution per axis (21 taps) computes the same
+    values, with a 7.6x faster forward + backward on a (4, 3, 40, 56, 40) batch. The five filtered maps of a
+    scale go through the filter as one stacked tensor.
+    """
+    if y.shape != y_pred.shape:
+        raise ValueError(
+            f"ms_ssim: y_pred and y must have the same shape, got {tuple(y_pred.shape)} and {tuple(y.shape)}."
+        )
+    if y_pred.dim() not in (4, 5):
+        raise ValueError(f"ms_ssim: expected (N, C, H, W) or (N, C, D, H, W), got shape {tuple(y_pred.shape)}.")
+    y_pred, y = y_pred.float(), y.float()
+    window = _gaussian_1d(kernel_size, kernel_sigma).to(y_pred.device)
+    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    avg_pool = F.avg_pool2d if y_pred.dim() == 4 else F.avg_pool3d
+    channels = y_pred.shape[1]
+    scales = []
+    for scale in range(len(weights)):
+        stacked = torch.cat([y_pred, y, y_pred * y_pred, y * y, y_pred * y], dim=1)
+        mu_x, mu_y, mu_xx, mu_yy, mu_xy = torch.split(_filter(stacked, window), channels, dim=1)
+        sigma_x, sigma_y, sigma_xy = mu_xx - mu_x * mu_x, mu_yy - mu_y * mu_y, mu_xy - mu_x * mu_y
+        cs = (2 * sigma_xy + c2) / (sigma_x + sigma_y + c2)
+        if scale < len(weights) - 1:
+            scales.append(torch.relu(cs.flatten(1).mean(1)))
+            y_pred, y = avg_pool(y_pred, kernel_size=2), avg_pool(y, kernel_size=2)
+        else:
+            ssim = ((2 * mu_x * mu_y + c1) / (mu_x**2 + mu_y**2 + c1)) * cs
+            scales.append(torch.relu(ssim.flatten(1).mean(1)))
+    weights_tensor = torch.tensor(weights, device=y_pred.device, dtype=torch.float)
+    return torch.prod(torch.stack(scales) ** weights_tensor.view(-1, 1), dim=0).unsqueeze(1)
+
+
 class MultiScaleSSIMLoss(nn.Module):
-    """``1 - mean(MS-SSIM(probabilities, target))`` with ``data_range = 1``.
+    """``1 - mean(MS-SSIM(probabilities, target))`` with ``data_range = 1`` (:func:`ms_ssim`, MONAI's
+    arithmetic with a separable window).
 
     Inputs are probabilities (apply sigmoid/softmax first) and a target of the same shape (N, C, *S).
-    Note (MONAI's implementation): per-scale contrast terms are clipped at 0 before the weighted product,
+    Note (MONAI's definition): per-scale contrast terms are clipped at 0 before the weighted product,
     so a prediction anti-correlated with the target at some scale gives MS-SSIM 0 and no gradient from
     this term; combine it with BCE and Dice (:class:`BceDiceMsSsimLoss`), as seed B does.
 
@@ -61,6 +130,11 @@ class MultiScaleSSIMLoss(nn.Module):
         self.min_side = (self.kernel_size - 1) * divisor + divisor  # smallest side MONAI accepts
 
     def forward(self, probabilities: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if probabilities.dim() != self.spatial_dims + 2:
+            raise ValueError(
+                f"MultiScaleSSIMLoss: expected (N, C) + {self.spatial_dims} spatial axes, got shape "
+                f"{tuple(probabilities.shape)}."
+            )
         small = [s for s in probabilities.shape[2:] if s < self.min_side]
         if small:
             raise ValueError(
@@ -68,11 +142,9 @@ class MultiScaleSSIMLoss(nn.Module):
                 f"{len(self.weights)} scales with kernel {self.kernel_size}; every side must be >= {self.min_side} "
                 "(use fewer weights or a smaller kernel_size)."
             )
-        value = compute_ms_ssim(
+        value = ms_ssim(
             probabilities,
             target.to(probabilities.dtype),
-            spatial_dims=self.spatial_dims,
-            data_range=1.0,
             kernel_size=self.kernel_size,
             kernel_sigma=self.kernel_sigma,
             weights=self.weights,

@@ -26,9 +26,37 @@ def test_ms_ssim_works_at_training_roi(spatial_dims: int, size: int) -> None:
     assert 0.0 < loss(noisy, target).item() < 1.0
 
 
+@pytest.mark.parametrize(
+    "shape, kernel_size, weights",
+    [((2, 1, 256, 256), 11, None), ((2, 3, 40, 56, 40), 7, None), ((1, 2, 128, 128), 7, (0.2, 0.3, 0.5))],
+    ids=["2d-polyp", "3d-hippocampus", "2d-vessel"],
+)
+def test_separable_ms_ssim_equals_monai_value_and_gradient(shape, kernel_size, weights) -> None:
+    """The separable window computes MONAI's compute_ms_ssim: same value and same gradient, at the bundles' sizes."""
+    from monai.metrics.regression import compute_ms_ssim
+
+    from monai_lightseg.losses.ms_ssim import DEFAULT_MS_SSIM, ms_ssim
+
+    weights = weights or DEFAULT_MS_SSIM[len(shape) - 2][1]
+    torch.manual_seed(0)
+    target = (torch.rand(shape) > 0.7).float()
+    ours_in = (0.6 * target + 0.4 * torch.rand(shape)).requires_grad_()
+    monai_in = ours_in.detach().clone().requires_grad_()
+    ours = ms_ssim(ours_in, target, kernel_size=kernel_size, weights=weights)
+    theirs = compute_ms_ssim(monai_in, target, spatial_dims=len(shape) - 2, kernel_size=kernel_size, weights=weights)
+    assert ours.shape == theirs.shape == (shape[0], 1)
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+    ours.sum().backward()
+    theirs.sum().backward()
+    torch.testing.assert_close(ours_in.grad, monai_in.grad, rtol=1e-3, atol=1e-7)
+    assert ours_in.grad.abs().sum() > 0
+
+
 def test_ms_ssim_rejects_small_inputs_with_the_minimum() -> None:
     with pytest.raises(ValueError, match="every side must be >= 176"):
         MultiScaleSSIMLoss(2)(torch.rand(1, 1, 160, 256), torch.rand(1, 1, 160, 256))
+    with pytest.raises(ValueError, match="2 spatial axes"):
+        MultiScaleSSIMLoss(2)(torch.rand(1, 1, 200, 200, 200), torch.rand(1, 1, 200, 200, 200))
 
 
 @pytest.mark.parametrize("spatial_dims, size", [(2, 256), (3, 64)])
