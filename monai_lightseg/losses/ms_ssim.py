@@ -55,8 +55,8 @@ def ms_ssim(
     Why not call MONAI: it filters with the full n-D window as one grouped convolution (7^3 = 343 taps in the
     3D bundles), and oneDNN's backward of that depthwise 3D convolution made the loss 35-40 % of a 3D training
     step on CPU. The Gaussian window is separable, so one 1D convolution per axis (21 taps) computes the same
-    values, with a 7.6x faster forward + backward on a (4, 3, 40, 56, 40) batch. The five filtered maps of a
-    scale go through the filter as one stacked tensor.
+    values, with a 7.6x faster forward + backward on a (4, 3, 40, 56, 40) batch (``benchmarks/benchmark_ms_ssim.py``
+    times the whole loss and training steps).
     """
     if y.shape != y_pred.shape:
         raise ValueError(
@@ -71,8 +71,11 @@ def ms_ssim(
     channels = y_pred.shape[1]
     scales = []
     for scale in range(len(weights)):
-        stacked = torch.cat([y_pred, y, y_pred * y_pred, y * y, y_pred * y], dim=1)
-        mu_x, mu_y, mu_xx, mu_yy, mu_xy = torch.split(_filter(stacked, window), channels, dim=1)
+        maps = [y_pred, y, y_pred * y_pred, y * y, y_pred * y]
+        if y_pred.dim() == 4:  # 2D: one call on the maps stacked along channels (a 1-channel call is ~10x slower)
+            mu_x, mu_y, mu_xx, mu_yy, mu_xy = torch.split(_filter(torch.cat(maps, dim=1), window), channels, dim=1)
+        else:  # 3D: one call per map (oneDNN's depthwise 3D convolution slows more than linearly with channels)
+            mu_x, mu_y, mu_xx, mu_yy, mu_xy = (_filter(t, window) for t in maps)
         sigma_x, sigma_y, sigma_xy = mu_xx - mu_x * mu_x, mu_yy - mu_y * mu_y, mu_xy - mu_x * mu_y
         cs = (2 * sigma_xy + c2) / (sigma_x + sigma_y + c2)
         if scale < len(weights) - 1:
