@@ -9,13 +9,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MultiScaleSSIMLoss", "DEFAULT_MS_SSIM", "ms_ssim"]
+__all__ = ["MultiScaleSSIMLoss", "DEFAULT_MS_SSIM", "ms_ssim", "min_side"]
 
 _WEIGHTS_5 = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang et al. 2003, MONAI's default
 #: per spatial_dims: (kernel_size, weights). MONAI's 2D default (11, five scales) needs > 160 px per side
 #: (it accepts 256^2 training crops); in 3D three scales with a 7^3 kernel fit 64^3 crops (MONAI requires
 #: side // (len(weights) - 1)^2 > kernel_size - 1, i.e. > 24 voxels).
 DEFAULT_MS_SSIM = {2: (11, _WEIGHTS_5), 3: (7, tuple(w / sum(_WEIGHTS_5[:3]) for w in _WEIGHTS_5[:3]))}
+
+
+def min_side(kernel_size: int, num_scales: int) -> int:
+    """The smallest spatial side MS-SSIM accepts: the window must fit the image after ``num_scales - 1`` 2x
+    poolings. (MONAI checks ``side // (num_scales - 1)^2 > kernel_size - 1``, the same bound for 3 and 5 scales
+    but too loose for 2 or 6 and too strict for 4.)"""
+    return kernel_size * 2 ** (num_scales - 1)
 
 
 def _gaussian_1d(kernel_size: int, sigma: float) -> torch.Tensor:
@@ -50,13 +57,15 @@ def ms_ssim(
     """MS-SSIM per batch item, (N, 1), of (N, C, *S) inputs with 2 or 3 spatial axes: the arithmetic of MONAI
     1.6's ``monai.metrics.regression.compute_ms_ssim`` with a Gaussian kernel (per scale: local means, variances
     and covariance under the window; contrast sensitivity clipped at 0 at every scale but the last, where SSIM
-    is; a 2^n average pool between scales; the weighted product), tested equal to it.
+    is; a 2^n average pool between scales; the weighted product), tested equal to it for float32 inputs.
+    Inputs are cast to float32 and the computation runs outside autocast (MONAI pools half inputs in half).
+    Raises ``ValueError`` when a side is below :func:`min_side`.
 
     Why not call MONAI: it filters with the full n-D window as one grouped convolution (7^3 = 343 taps in the
     3D bundles), and oneDNN's backward of that depthwise 3D convolution made the loss 35-40 % of a 3D training
     step on CPU. The Gaussian window is separable, so one 1D convolution per axis (21 taps) computes the same
-    values, with a 7.6x faster forward + backward on a (4, 3, 40, 56, 40) batch (``benchmarks/benchmark_ms_ssim.py``
-    times the whole loss and training steps).
+    values: the filter's forward + backward on a (4, 3, 40, 56, 40) batch was 7.6x faster, the whole loss 4-10x
+    (``benchmarks/benchmark_ms_ssim.py`` times the loss and the 3D training steps).
     """
     if y.shape != y_pred.shape:
         raise ValueError(
@@ -64,7 +73,18 @@ def ms_ssim(
         )
     if y_pred.dim() not in (4, 5):
         raise ValueError(f"ms_ssim: expected (N, C, H, W) or (N, C, D, H, W), got shape {tuple(y_pred.shape)}.")
-    y_pred, y = y_pred.float(), y.float()
+    smallest = min_side(kernel_size, len(weights))
+    if min(y_pred.shape[2:]) < smallest:
+        raise ValueError(
+            f"ms_ssim: spatial size {tuple(y_pred.shape[2:])} is too small for {len(weights)} scales with kernel "
+            f"{kernel_size}; every side must be >= {smallest} (use fewer weights or a smaller kernel_size)."
+        )
+    # float32 throughout, also under autocast (AMP): the variances are differences of nearly equal local means
+    with torch.autocast(device_type=y_pred.device.type, enabled=False):
+        return _ms_ssim(y_pred.float(), y.float(), kernel_size, kernel_sigma, weights, data_range, k1, k2)
+
+
+def _ms_ssim(y_pred, y, kernel_size, kernel_sigma, weights, data_range, k1, k2) -> torch.Tensor:
     window = _gaussian_1d(kernel_size, kernel_sigma).to(y_pred.device)
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
     avg_pool = F.avg_pool2d if y_pred.dim() == 4 else F.avg_pool3d
@@ -129,8 +149,7 @@ class MultiScaleSSIMLoss(nn.Module):
         self.kernel_size = kernel_size if kernel_size is not None else default_kernel
         self.weights = tuple(weights) if weights is not None else default_weights
         self.kernel_sigma = kernel_sigma
-        divisor = max(1, len(self.weights) - 1) ** 2
-        self.min_side = (self.kernel_size - 1) * divisor + divisor  # smallest side MONAI accepts
+        self.min_side = min_side(self.kernel_size, len(self.weights))
 
     def forward(self, probabilities: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if probabilities.dim() != self.spatial_dims + 2:

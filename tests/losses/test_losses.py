@@ -52,6 +52,46 @@ def test_separable_ms_ssim_equals_monai_value_and_gradient(shape, kernel_size, w
     assert ours_in.grad.abs().sum() > 0
 
 
+def test_separable_ms_ssim_equals_monai_when_clipped_and_with_other_constants() -> None:
+    """Anti-correlated input (contrast clipped at 0 at every scale), a non-default sigma and data range, and an
+    odd-sized image: still MONAI's values."""
+    from monai.metrics.regression import compute_ms_ssim
+
+    from monai_lightseg.losses.ms_ssim import ms_ssim
+
+    torch.manual_seed(1)
+    target = (torch.rand(2, 2, 101, 87) > 0.5).float()
+    other = {"kernel_size": 5, "kernel_sigma": 0.8, "data_range": 2.0, "weights": (0.3, 0.3, 0.4)}
+    clipped = {"kernel_size": 7, "weights": (0.5, 0.5)}
+    for y_pred, kwargs in ((1 - target, clipped), (2 * torch.rand(2, 2, 101, 87), other)):
+        ours = ms_ssim(y_pred, target, **kwargs)
+        theirs = compute_ms_ssim(y_pred, target, spatial_dims=2, **kwargs)
+        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_ms_ssim_runs_in_float32_under_autocast() -> None:
+    from monai_lightseg.losses.ms_ssim import ms_ssim
+
+    torch.manual_seed(2)
+    target = (torch.rand(2, 3, 32, 40, 36) > 0.6).float()
+    y_pred = 0.5 * target + 0.5 * torch.rand(target.shape)
+    plain = ms_ssim(y_pred, target, kernel_size=7, weights=(0.5, 0.5))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        under_amp = ms_ssim(y_pred.bfloat16(), target, kernel_size=7, weights=(0.5, 0.5))
+    assert under_amp.dtype == torch.float32
+    torch.testing.assert_close(under_amp, ms_ssim(y_pred.bfloat16().float(), target, kernel_size=7, weights=(0.5, 0.5)))
+    assert (under_amp - plain).abs().max() < 1e-2  # only the bf16 rounding of the input differs
+
+
+def test_ms_ssim_size_check_is_the_window_after_the_poolings() -> None:
+    from monai_lightseg.losses.ms_ssim import min_side, ms_ssim
+
+    assert min_side(11, 5) == 176 and min_side(7, 3) == 28 and min_side(7, 2) == 14
+    ms_ssim(torch.rand(1, 1, 14, 14), torch.rand(1, 1, 14, 14), kernel_size=7, weights=(0.5, 0.5))
+    with pytest.raises(ValueError, match="every side must be >= 14"):
+        ms_ssim(torch.rand(1, 1, 13, 20), torch.rand(1, 1, 13, 20), kernel_size=7, weights=(0.5, 0.5))
+
+
 def test_ms_ssim_rejects_small_inputs_with_the_minimum() -> None:
     with pytest.raises(ValueError, match="every side must be >= 176"):
         MultiScaleSSIMLoss(2)(torch.rand(1, 1, 160, 256), torch.rand(1, 1, 160, 256))
