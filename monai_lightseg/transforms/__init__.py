@@ -6,10 +6,20 @@ from monai_lightseg.transforms.geometry.dictionary import (
     OrthonormalizeAffineD,
     OrthonormalizeAffineDict,
 )
+from monai_lightseg.transforms.intensity.array import AdaptiveHistogramEqualize
+from monai_lightseg.transforms.intensity.dictionary import (
+    AdaptiveHistogramEqualized,
+    AdaptiveHistogramEqualizeD,
+    AdaptiveHistogramEqualizeDict,
+)
 from monai_lightseg.transforms.overlay.array import BlendMaskOverlay
 from monai_lightseg.transforms.overlay.dictionary import BlendMaskOverlayd, BlendMaskOverlayD, BlendMaskOverlayDict
 
 __all__ = [
+    "AdaptiveHistogramEqualize",
+    "AdaptiveHistogramEqualized",
+    "AdaptiveHistogramEqualizeD",
+    "AdaptiveHistogramEqualizeDict",
     "BlendMaskOverlay",
     "BlendMaskOverlayd",
     "BlendMaskOverlayD",
