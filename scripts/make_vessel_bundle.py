@@ -9,7 +9,8 @@ small synthetic fundus-like images: a dark disk outside the field of view, an or
 uneven illumination, and dark tree-like vessels of 1-4 px width, each with its vessel mask and FOV mask. They
 are drawn deterministically (seeded) by :func:`synthetic_fundus`, so the test data is reproducible and no real
 image is needed. The engine layout is the polyp bundles' (``make_polyp_bundles``); this script replaces what
-differs: patch sampling, a field-of-view mask for metrics, and a 3-scale MS-SSIM that fits 128^2 patches.
+differs: the fundus input (green channel + CLAHE), patch sampling inside the field of view, a field-of-view mask
+for metrics, and a 3-scale MS-SSIM that fits 128^2 patches.
 ``tests/bundles/test_vessel_bundle.py`` fails if a committed config drifts from what it writes.
 """
 
@@ -40,12 +41,32 @@ RECIPE = {
 }
 SPEC = {
     "target": "monai_lightseg.networks.nets.LightU2Net",
-    "args": {},
+    "args": {"in_channels": 1},
     "title": "LightU2Net",
     "seed": "Sun et al. 2024, lightweight U2-Net with multi-scale asymmetric convolution and UNet++ skips",
 }
 #: MS-SSIM for 128^2 patches: kernel 7 and three scales (MONAI's five scales with kernel 11 need >= 176 px)
 MS_SSIM = {"ms_ssim_kernel_size": 7, "ms_ssim_weights": [0.0448 / 0.6305, 0.2856 / 0.6305, 0.3001 / 0.6305]}
+
+
+#: CLAHE of the green channel: scikit-image's default contextual regions (1/8 of each image side) and clip limit
+CLAHE = {"clip_limit": 0.01}
+
+
+def fundus_input() -> list[dict]:
+    """The network's input: the green channel (where vessels contrast most with the background), equalised
+    with CLAHE, the standard preprocessing of vessel segmentation; the colour photograph is kept as ``photo``
+    for the overlay. Runs after the FOV estimate, which needs the red channel."""
+    return [
+        {"_target_": "CopyItemsd", "keys": "image", "names": "photo"},
+        {"_target_": "Lambdad", "keys": "image", "func": "$lambda x: x[1:2]"},
+        {"_target_": "monai_lightseg.transforms.AdaptiveHistogramEqualized", "keys": "image", **CLAHE},
+    ]
+
+
+def fundus_input_labelled() -> list[dict]:
+    """:func:`fundus_input` for training and evaluation, which need no colour copy."""
+    return [t for t in fundus_input() if t["_target_"] != "CopyItemsd"]
 
 
 def fov_transforms() -> list[dict]:
@@ -73,17 +94,16 @@ def datalist_expr(key: str) -> str:
 
 
 def estimated_fov() -> list[dict]:
-    """Inference has no FOV mask: estimate it as the image's red channel (scaled to [0, 1]) above
-    ``fov_threshold``, holes filled, largest component kept, and zero the prediction outside it. On the 40 shared
-    DRIVE images this matches the official FOV masks with IoU 0.996 on average (worst 0.986) at threshold 0.1.
-    ``fov_threshold`` 0 keeps the whole image."""
+    """Inference has no FOV mask: estimate it (preprocessing, from the colour image) as the red channel (scaled
+    to [0, 1]) above ``fov_threshold``, holes filled, largest component kept; the postprocessing zeroes the
+    prediction outside it. On the 40 shared DRIVE images this matches the official FOV masks with IoU 0.996 on
+    average (worst 0.986) at threshold 0.1. ``fov_threshold`` 0 keeps the whole image."""
     return [
         {"_target_": "CopyItemsd", "keys": "image", "names": "fov"},
         {"_target_": "Lambdad", "keys": "fov", "func": "$lambda x: x[:1]"},
         {"_target_": "AsDiscreted", "keys": "fov", "threshold": "@fov_threshold"},
         {"_target_": "FillHolesd", "keys": "fov"},
         {"_target_": "KeepLargestConnectedComponentd", "keys": "fov"},
-        {"_target_": "MaskIntensityd", "keys": "pred", "mask_key": "fov"},
     ]
 
 
@@ -91,10 +111,16 @@ def inference_config() -> dict:
     config = polyp.inference_config(SPEC)
     config["roi_size"] = ROI
     config["fov_threshold"] = 0.1
+    pre = config["preprocessing"]["transforms"]
+    assert pre[-1]["_target_"] == "EnsureTyped", "the polyp preprocessing no longer ends with EnsureTyped"
+    config["preprocessing"]["transforms"] = pre[:-1] + estimated_fov() + fundus_input() + pre[-1:]
     post = config["postprocessing"]["transforms"]
     at = len(polyp.binarize_pred())
     assert post[:at] == polyp.binarize_pred(), "the polyp postprocessing no longer starts by binarising"
-    config["postprocessing"]["transforms"] = post[:at] + estimated_fov() + post[at:]
+    assert post[at]["_target_"] == "monai_lightseg.transforms.BlendMaskOverlayd", "no overlay after binarising"
+    overlay = {**post[at], "image_key": "photo"}
+    mask = {"_target_": "MaskIntensityd", "keys": "pred", "mask_key": "fov"}
+    config["postprocessing"]["transforms"] = post[:at] + [mask, overlay] + post[at + 1 :]
     return config
 
 
@@ -104,6 +130,7 @@ def evaluate_config() -> dict:
     config["preprocessing"]["transforms"] = (
         polyp.load_transforms(["image", "label"])
         + fov_transforms()
+        + fundus_input_labelled()
         + [{"_target_": "EnsureTyped", "keys": ["image", "label", "fov"]}]
     )
     config["postprocessing"]["transforms"] = inside_fov()
@@ -115,14 +142,15 @@ def evaluate_config() -> dict:
 def train_config() -> dict:
     config = polyp.train_config(SPEC)
     aug = [
-        {"_target_": "SpatialPadd", "keys": ["image", "label"], "spatial_size": "@roi_size"},
-        {
-            "_target_": "RandSpatialCropSamplesd",
+        {"_target_": "SpatialPadd", "keys": ["image", "label", "fov"], "spatial_size": "@roi_size"},
+        {  # patch centres drawn uniformly inside the field of view (none wasted on the black surround)
+            "_target_": "RandWeightedCropd",
             "keys": ["image", "label"],
-            "roi_size": "@roi_size",
+            "w_key": "fov",
+            "spatial_size": "@roi_size",
             "num_samples": RECIPE["patches_per_image"],
-            "random_size": False,
         },
+        {"_target_": "DeleteItemsd", "keys": "fov"},
         {"_target_": "RandFlipd", "keys": ["image", "label"], "prob": 0.5, "spatial_axis": 0},
         {"_target_": "RandFlipd", "keys": ["image", "label"], "prob": 0.5, "spatial_axis": 1},
         {"_target_": "RandRotate90d", "keys": ["image", "label"], "prob": 0.5, "max_k": 3},
@@ -148,11 +176,14 @@ def train_config() -> dict:
     )
     train, validate = config["train"], config["validate"]
     train["datalist"] = datalist_expr("training")
-    train["preprocessing"]["transforms"] = polyp.load_transforms(["image", "label"]) + aug
+    train["preprocessing"]["transforms"] = (
+        polyp.load_transforms(["image", "label"]) + fov_transforms() + fundus_input_labelled() + aug
+    )
     validate["datalist"] = datalist_expr("validation")
     validate["preprocessing"]["transforms"] = (
         polyp.load_transforms(["image", "label"])
         + fov_transforms()
+        + fundus_input_labelled()
         + [{"_target_": "EnsureTyped", "keys": ["image", "label", "fov"]}]
     )
     validate["inferer"] = polyp.sliding_window("@val_roi_size", 4)
@@ -164,12 +195,23 @@ def metadata() -> dict:
     meta = polyp.metadata(NAME, SPEC)
     image = meta["network_data_format"]["inputs"]["image"]
     pred = meta["network_data_format"]["outputs"]["pred"]
-    image.update({"modality": "fundus photography", "spatial_shape": ROI})
+    image.update(
+        {
+            "modality": "fundus photography",
+            "spatial_shape": ROI,
+            "num_channels": 1,
+            "channel_def": {"0": "green channel after CLAHE (the preprocessing makes it from an RGB photograph)"},
+        }
+    )
     pred.update({"spatial_shape": ROI, "channel_def": {"0": "vessel"}})
     meta.update(
         {
-            "version": "0.2.0",
+            "version": "0.3.0",
             "changelog": {
+                "0.3.0": (
+                    "network input is the green channel after CLAHE (was RGB); training patches centred inside "
+                    "the field of view; weights retrained on the same 24 training images"
+                ),
                 "0.2.0": "weights retrained on the 24 training images only (validation F1 0.789 on the other 8)",
                 "0.1.0": "first release; its weights had also trained on the 8 validation images: do not use",
             },
@@ -177,7 +219,8 @@ def metadata() -> dict:
             "task": "Binary segmentation of retinal blood vessels in 2D colour fundus photographs",
             "description": (
                 f"LightU2Net ({SPEC['seed']}), seed B's own domain, trained from scratch on 128x128 patches of the "
-                "shared DRIVE training split. Input: an RGB fundus photograph of any size at DRIVE-like scale "
+                "shared DRIVE training split; the network sees the green channel equalised with CLAHE. Input: an RGB "
+                "fundus photograph of any size at DRIVE-like scale "
                 "(about 565x584 for a 45-degree field); output: a vessel mask of the same size. Research use only "
                 "(the training data's terms)."
             ),
