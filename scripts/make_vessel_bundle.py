@@ -53,20 +53,15 @@ MS_SSIM = {"ms_ssim_kernel_size": 7, "ms_ssim_weights": [0.0448 / 0.6305, 0.2856
 CLAHE = {"clip_limit": 0.01}
 
 
-def fundus_input() -> list[dict]:
+def fundus_input(keep_photo: bool = True) -> list[dict]:
     """The network's input: the green channel (where vessels contrast most with the background), equalised
-    with CLAHE, the standard preprocessing of vessel segmentation; the colour photograph is kept as ``photo``
-    for the overlay. Runs after the FOV estimate, which needs the red channel."""
-    return [
-        {"_target_": "CopyItemsd", "keys": "image", "names": "photo"},
+    with CLAHE, the standard preprocessing of vessel segmentation. ``keep_photo``: keep the colour photograph
+    as ``photo`` for the overlay (inference only). Runs after the FOV estimate, which needs the red channel."""
+    photo = [{"_target_": "CopyItemsd", "keys": "image", "names": "photo"}] if keep_photo else []
+    return photo + [
         {"_target_": "Lambdad", "keys": "image", "func": "$lambda x: x[1:2]"},
         {"_target_": "monai_lightseg.transforms.AdaptiveHistogramEqualized", "keys": "image", **CLAHE},
     ]
-
-
-def fundus_input_labelled() -> list[dict]:
-    """:func:`fundus_input` for training and evaluation, which need no colour copy."""
-    return [t for t in fundus_input() if t["_target_"] != "CopyItemsd"]
 
 
 def fov_transforms() -> list[dict]:
@@ -130,7 +125,7 @@ def evaluate_config() -> dict:
     config["preprocessing"]["transforms"] = (
         polyp.load_transforms(["image", "label"])
         + fov_transforms()
-        + fundus_input_labelled()
+        + fundus_input(keep_photo=False)
         + [{"_target_": "EnsureTyped", "keys": ["image", "label", "fov"]}]
     )
     config["postprocessing"]["transforms"] = inside_fov()
@@ -177,13 +172,13 @@ def train_config() -> dict:
     train, validate = config["train"], config["validate"]
     train["datalist"] = datalist_expr("training")
     train["preprocessing"]["transforms"] = (
-        polyp.load_transforms(["image", "label"]) + fov_transforms() + fundus_input_labelled() + aug
+        polyp.load_transforms(["image", "label"]) + fov_transforms() + fundus_input(keep_photo=False) + aug
     )
     validate["datalist"] = datalist_expr("validation")
     validate["preprocessing"]["transforms"] = (
         polyp.load_transforms(["image", "label"])
         + fov_transforms()
-        + fundus_input_labelled()
+        + fundus_input(keep_photo=False)
         + [{"_target_": "EnsureTyped", "keys": ["image", "label", "fov"]}]
     )
     validate["inferer"] = polyp.sliding_window("@val_roi_size", 4)
