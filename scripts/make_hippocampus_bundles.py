@@ -69,7 +69,8 @@ VOLUME_SUFFIXES = "monai_lightseg.data.VOLUME_SUFFIXES"
 
 def load_transforms(keys: list[str]) -> list[dict]:
     """Read a volume (NIfTI, NRRD, MHA), channel-first, direction made exactly orthonormal (so that a DICOM and a
-    NIfTI copy of one oblique volume, whose headers differ by rounding, get the same grid), RAS, 1 mm grid, then
+    NIfTI copy of one oblique volume, whose headers differ by rounding, get the same grid), RAS, 1 mm grid (with
+    StableSpacingd: an extent on a rounding tie gets the same size whatever the header noise), then
     scale each volume on its own: the 0.5th..99.5th intensity percentile to [0, 1], clipped (MSD intensities are
     uncalibrated; scales differ by four orders of magnitude between volumes). Labels are resampled with nearest
     neighbour."""
@@ -79,7 +80,12 @@ def load_transforms(keys: list[str]) -> list[dict]:
         {"_target_": "EnsureChannelFirstd", "keys": keys},
         {"_target_": "monai_lightseg.transforms.OrthonormalizeAffined", "keys": keys},
         {"_target_": "Orientationd", "keys": keys, "axcodes": "RAS"},
-        {"_target_": "Spacingd", "keys": keys, "pixdim": [1.0, 1.0, 1.0], "mode": [modes[k] for k in keys]},
+        {
+            "_target_": "monai_lightseg.transforms.StableSpacingd",
+            "keys": keys,
+            "pixdim": [1.0, 1.0, 1.0],
+            "mode": [modes[k] for k in keys],
+        },
         {
             "_target_": "ScaleIntensityRangePercentilesd",
             "keys": "image",
@@ -243,8 +249,12 @@ def metadata(name: str, spec: dict) -> dict:
     meta = polyp.metadata(name, spec)
     meta.update(
         {
-            "version": "0.1.1",
+            "version": "0.1.2",
             "changelog": {
+                "0.1.2": (
+                    "preprocessing: StableSpacingd instead of Spacingd, so that header noise far below a voxel cannot "
+                    "change the 1 mm grid's size where a volume's extent falls on a rounding tie; weights unchanged"
+                ),
                 "0.1.1": (
                     "preprocessing: OrthonormalizeAffined before Orientationd and Spacingd, so that the DICOM and "
                     "NIfTI copies of an oblique volume get one grid (masks equal voxel for voxel); weights unchanged"

@@ -1,10 +1,18 @@
 """Transforms MONAI lacks, each as an array transform and its thin dictionary wrapper."""
 
-from monai_lightseg.transforms.geometry.array import OrthonormalizeAffine
+from monai_lightseg.transforms.geometry.array import (
+    OrthonormalizeAffine,
+    StableSpacing,
+    stable_shape_offset,
+    tie_tolerant_round,
+)
 from monai_lightseg.transforms.geometry.dictionary import (
     OrthonormalizeAffined,
     OrthonormalizeAffineD,
     OrthonormalizeAffineDict,
+    StableSpacingd,
+    StableSpacingD,
+    StableSpacingDict,
 )
 from monai_lightseg.transforms.intensity.array import AdaptiveHistogramEqualize
 from monai_lightseg.transforms.intensity.dictionary import (
@@ -28,4 +36,10 @@ __all__ = [
     "OrthonormalizeAffined",
     "OrthonormalizeAffineD",
     "OrthonormalizeAffineDict",
+    "StableSpacing",
+    "StableSpacingd",
+    "StableSpacingD",
+    "StableSpacingDict",
+    "stable_shape_offset",
+    "tie_tolerant_round",
 ]

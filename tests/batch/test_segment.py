@@ -233,9 +233,8 @@ def test_segmenter_strips_writers(tiny_3d_bundle) -> None:
 def _synthetic_oblique_mri(folder: Path, slices: int = 7) -> Path:
     """Smooth blobs on an oblique grid. Smooth like real images: white noise would turn the ~1e-7 rounding of
     float32 NIfTI and DS-string DICOM geometry into different resampling grids and large mask differences.
-    ``slices=6`` (of 2.5 mm) puts Spacingd's output size on a rounding tie (13.5 slices at 1 mm): both paths
-    must still choose the same one (the batch hands a DICOM volume to the bundle as float32 NIfTI, like the
-    NIfTI path, so their spacings agree exactly)."""
+    ``slices=6`` (of 2.5 mm) puts the 1 mm grid's size on a rounding tie (13.5 slices): both paths must still
+    choose the same one, although their headers differ by ~3e-8 (StableSpacingd in the bundle)."""
     z, y, x = np.meshgrid(np.arange(slices), np.arange(20), np.arange(24), indexing="ij")
     blobs = np.exp(-((x - 8) ** 2 + (y - 7) ** 2) / 30.0 - (z - 2) ** 2 / 4.0)
     blobs -= np.exp(-((x - 17) ** 2 + (y - 13) ** 2) / 20.0 - (z - 3) ** 2 / 6.0)
@@ -294,3 +293,37 @@ def test_dicom_and_nifti_paths_give_the_same_mask(case: str, tiny_3d_bundle, tmp
     assert set(np.unique(labels)) == {0, 1, 2}  # a mask that follows the anatomy, not a constant
     fractions = np.bincount(labels.ravel(), minlength=3) / labels.size
     assert fractions.min() > 0.05
+
+
+def _perturbed(header: sitk.Image, rng: np.random.Generator, size: float) -> sitk.Image:
+    """``header`` with spacing, origin and direction entries each moved by up to ``size`` relative (direction
+    entries by up to ``size`` absolute, so that its zeros move too)."""
+    image = sitk.Image(header)
+    u = lambda n: rng.uniform(-size, size, n)  # noqa: E731
+    image.SetSpacing(tuple(np.asarray(header.GetSpacing()) * (1 + u(3))))
+    image.SetOrigin(tuple(np.asarray(header.GetOrigin()) * (1 + u(3))))
+    image.SetDirection(tuple(np.asarray(header.GetDirection()) + u(9)))
+    return image
+
+
+def test_header_noise_never_changes_the_mask(tiny_3d_bundle, tmp_path) -> None:
+    """The same voxels under headers that differ by up to 1e-6 relative (spacing, origin, direction; several
+    draws of a fixed seed) give identical masks. The volume sits on a rounding tie of the 1 mm grid's size
+    (6 slices of 2.5 mm span 13.5 output voxels, exactly so in the unperturbed header): MONAI's Spacingd rounds
+    that extent with np.round, so the noise chose 13 or 14 slices and the masks differed on ~1 % of voxels
+    (the cause of a DICOM-vs-NIfTI failure on one machine); the bundle's StableSpacingd rounds the tie alike."""
+    exact = sitk.ReadImage(str(_synthetic_oblique_mri(tmp_path / "src", slices=6)))
+    exact.SetSpacing(SPACING)  # float64 header values: the z extent is 5 * 2.5 / 1 + 1 = 13.5 exactly
+    exact.SetOrigin(ORIGIN)
+    exact.SetDirection(rotation_direction())
+    rng = np.random.default_rng(20261204)
+    headers = [exact] + [_perturbed(exact, rng, 1e-6) for _ in range(6)]
+    segmenter = BundleSegmenter(tiny_3d_bundle, device="cpu")
+    masks = []
+    for i, image in enumerate(headers):
+        path = tmp_path / f"copy{i}.nii.gz"
+        sitk.WriteImage(image, str(path))
+        masks.append(segmenter(path))
+    assert set(np.unique(masks[0])) == {0, 1, 2}
+    for i, mask in enumerate(masks[1:], start=1):
+        assert np.array_equal(mask, masks[0]), f"draw {i}: {np.count_nonzero(mask != masks[0])} voxels differ"
