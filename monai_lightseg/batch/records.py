@@ -11,19 +11,22 @@ from pathlib import Path
 __all__ = ["StudyRecord", "Manifest", "write_reports", "part_suffix", "REPORT_FIELDS"]
 
 REPORT_FIELDS = [
-    "key", "kind", "status", "reason", "n_lesions", "mask_voxels", "mask_mm", "mask_unit",
+    "key", "kind", "status", "reason", "notes", "n_lesions", "mask_voxels", "mask_mm", "mask_unit",
     "read_s", "infer_s", "write_s",
 ]  # fmt: skip
 
 
 @dataclass
 class StudyRecord:
-    """One study's outcome. ``key`` is non-identifying; ``outputs`` are paths relative to the output root."""
+    """One study's outcome. ``key`` is non-identifying; ``outputs`` are paths relative to the output root.
+    ``reason``: why a study failed or was skipped; ``notes``: what a user should know about a study that was
+    segmented all the same (UIDs missing and how its series was formed, why no DICOM SEG was written)."""
 
     key: str
     kind: str
     status: str  # "done", "failed" or "skipped"
     reason: str = ""
+    notes: str = ""
     n_lesions: int | None = None
     mask_voxels: int | None = None
     mask_mm: float | None = None

@@ -110,6 +110,7 @@ class _Runner:
         self.o = options
         self.segmenter = BundleSegmenter(options.bundle, device=options.device)
         self.scratch = Path(tempfile.mkdtemp(prefix="monai_lightseg_"))
+        self.stage = "starting"  # what process() was doing, for the reason of an unexpected error
 
     def close(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -120,7 +121,9 @@ class _Runner:
 
     def process(self, item: StudyItem) -> StudyRecord:
         outputs = _outputs(item)
+        notes = [item.info["notes"]] if item.info.get("notes") else []
         record = StudyRecord(key=item.key, kind=item.kind, status="done")
+        self.stage = "reading the study"
         for rel in outputs.values():  # a resumed batch may replace what an interrupted run of it left
             if (self.o.output / rel).exists() and not (self.o.overwrite or self.o.resume):
                 raise StudyError(f"output exists ({'/'.join(Path(rel).parts[-1:])}); pass --overwrite to replace it.")
@@ -154,6 +157,7 @@ class _Runner:
             source = self.scratch / "series.nii.gz"
             sitk.WriteImage(reference, str(source))
         record.read_s = round(time.perf_counter() - t0, 3)
+        self.stage = "segmenting"
         t1 = time.perf_counter()
         mask = self.segmenter(source)
         record.infer_s = round(time.perf_counter() - t1, 3)
@@ -162,25 +166,51 @@ class _Runner:
             raise StudyError(
                 f"the bundle returned a mask of shape {mask.shape} for a volume of size {reference.GetSize()}."
             )
+        written = []
         for kind, rel in outputs.items():
             target = self.o.output / rel
+            self.stage = f"writing the {'DICOM SEG' if kind == 'seg' else kind.upper() + ' mask'}"
             if kind == "png":
                 write_png_mask(mask, target)
             elif kind == "nifti":
                 write_nifti_mask(mask, reference, target)
             else:
-                from monai_lightseg.io.dicom_seg import write_dicom_seg
-
-                names = {v: n for v, n in self.segmenter.segment_names.items()}
-                bundle = self.segmenter.metadata
-                write_dicom_seg(
-                    mask, datasets, target, segment_labels=names,
-                    algorithm_name=bundle.get("name", self.o.bundle.name), algorithm_version=bundle["version"],
-                )  # fmt: skip
+                note = self._write_seg(mask, datasets, target)
+                if note.startswith("no DICOM SEG"):
+                    notes.append(note)
+                    continue
+                notes += [note] if note else []
+            written.append(rel)
         record.write_s = round(time.perf_counter() - t2, 3)
-        record.outputs = list(outputs.values())
+        record.outputs = written
+        record.notes = "; ".join(notes)
         record.__dict__.update(_lesion_stats(mask, spacing))
         return record
+
+    def _write_seg(self, mask: np.ndarray, datasets: list, target: Path) -> str:
+        """Write the DICOM SEG; returns a note for the report: what was taken from the file meta headers, or
+        why no SEG was written. The SEG is the one output a study can go without: its NIfTI mask is written
+        first, and a source the SEG cannot reference (blank Study/Series UIDs) or a SEG that cannot be built
+        leaves the study done, with the reason in its notes."""
+        from monai_lightseg.io.dicom_seg import referenceable_sources, write_dicom_seg
+
+        try:
+            sources, note = referenceable_sources(datasets)
+        except ValueError as err:
+            return f"no DICOM SEG written: {err}; the NIfTI mask is written"
+        bundle = self.segmenter.metadata
+        try:
+            write_dicom_seg(
+                mask, sources, target, segment_labels=dict(self.segmenter.segment_names),
+                algorithm_name=bundle.get("name", self.o.bundle.name), algorithm_version=bundle["version"],
+            )  # fmt: skip
+        except Exception as err:  # highdicom's checks raise several types; the mask is already written
+            logger.warning("no DICOM SEG for %s", target.parent.name, exc_info=True)
+            return (
+                f"no DICOM SEG written: building it failed ({type(err).__name__}: {err or 'no message'}); "
+                "the NIfTI mask is written"
+            )
+        return note
 
 
 def run_batch(options: BatchOptions) -> int:
@@ -234,18 +264,18 @@ def _run_folder(options: BatchOptions) -> int:
         from tqdm import tqdm
 
         for item in tqdm(todo, desc="studies", unit="study", disable=not options.progress):
+            notes = item.info.get("notes", "")
             if item.kind in ("failed", "skipped"):
-                record = StudyRecord(key=item.key, kind=item.kind, status=item.kind, reason=item.reason)
+                record = StudyRecord(key=item.key, kind=item.kind, status=item.kind, reason=item.reason, notes=notes)
             else:
                 try:
                     record = runner.process(item)
                 except StudyError as err:
-                    record = StudyRecord(key=item.key, kind=item.kind, status="failed", reason=str(err))
+                    record = StudyRecord(key=item.key, kind=item.kind, status="failed", reason=str(err), notes=notes)
                 except Exception as err:  # one broken study never stops the batch
                     logger.exception("study %s failed", item.key)
-                    record = StudyRecord(
-                        key=item.key, kind=item.kind, status="failed", reason=f"{type(err).__name__}: {err}"
-                    )
+                    reason = f"unexpected error while {runner.stage} ({type(err).__name__}: {err or 'no message'})"
+                    record = StudyRecord(key=item.key, kind=item.kind, status="failed", reason=reason, notes=notes)
             manifest.append(record)
             records.append(record)
             logger.info("study %s: %s %s", record.key, record.status, record.reason)

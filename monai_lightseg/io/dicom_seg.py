@@ -24,7 +24,7 @@ from pydicom.sr.codedict import codes
 
 from monai_lightseg.io.writers import atomic_write
 
-__all__ = ["ALGORITHM_FAMILY", "SEGMENT_CATEGORY", "SEGMENT_TYPE", "write_dicom_seg"]
+__all__ = ["ALGORITHM_FAMILY", "SEGMENT_CATEGORY", "SEGMENT_TYPE", "referenceable_sources", "write_dicom_seg"]
 
 #: Segmented Property Category of every segment: SCT 85756007 "Tissue" (CID 7150). Generic on purpose: the
 #: writer does not know what a model segments (a polyp, a hippocampus), so the segment label carries the meaning.
@@ -100,6 +100,51 @@ def _check_sources(source_datasets: Sequence[pydicom.Dataset]) -> tuple[int, int
     if len(sizes) > 1:
         raise ValueError(f"write_dicom_seg: source slices have different sizes (Rows, Columns) {sizes}.")
     return sizes[0]
+
+
+def referenceable_sources(source_datasets: Sequence[pydicom.Dataset]) -> tuple[list[pydicom.Dataset], str]:
+    """The source slices as a SEG can reference them, and a note of what was taken from where ("" if nothing).
+
+    A SOP Class or SOP Instance UID left blank in a dataset (as some anonymisers do) is taken from the file's
+    meta header (Media Storage SOP Class / Instance UID), which is the same file's own value, not an invented
+    one; the datasets are copied, never modified.
+
+    Raises:
+        ValueError: a SEG cannot reference these slices: the Study or Series Instance UID is blank (a SEG belongs
+            to its source's study and names the source series; inventing them would make it reference a study
+            that does not exist), or a SOP UID is blank in both the dataset and the file meta. The message says
+            which, in words.
+    """
+    for keyword, what in (("StudyInstanceUID", "study"), ("SeriesInstanceUID", "series")):
+        if any(not str(ds.get(keyword, "") or "") for ds in source_datasets):
+            raise ValueError(
+                f"the source slices have no {keyword}, and a SEG must reference its source {what} by it "
+                "(an invented UID would point to a study or series that does not exist)"
+            )
+    sources, taken = [], set()
+    for ds in source_datasets:
+        meta = getattr(ds, "file_meta", None) or pydicom.Dataset()
+        fixes = {}
+        for keyword, meta_keyword in (("SOPClassUID", "MediaStorageSOPClassUID"),
+                                      ("SOPInstanceUID", "MediaStorageSOPInstanceUID")):  # fmt: skip
+            if not str(ds.get(keyword, "") or ""):
+                value = str(meta.get(meta_keyword, "") or "")
+                if not value:
+                    raise ValueError(
+                        f"a source slice has no {keyword}, neither in its dataset nor in its file meta header "
+                        f"({meta_keyword}), so a SEG cannot reference it"
+                    )
+                fixes[keyword] = value
+                taken.add(keyword)
+        if fixes:
+            ds = copy.deepcopy(ds)
+            for keyword, value in fixes.items():
+                setattr(ds, keyword, value)
+        sources.append(ds)
+    note = ""
+    if taken:
+        note = f"{' and '.join(sorted(taken))} blank in the dataset(s): taken from each file's meta header for the SEG"
+    return sources, note
 
 
 def _with_type2_attributes(source_datasets: Sequence[pydicom.Dataset]) -> list[pydicom.Dataset]:

@@ -5,6 +5,10 @@ Each result is a :class:`StudyItem`: one thing the batch command segments (a DIC
 instance or frame, a NIfTI file, a 2D image file), or a failure with its reason (an empty, truncated or
 non-image file, a series the rules exclude). Items carry a non-identifying ``key`` (a hash of UIDs or
 of the relative path), so reports never need a patient name or ID.
+
+DICOM files whose Study or Series Instance UID is blank (some anonymisers leave them empty) are not failed one
+by one: within one folder they are grouped by what one series shares (:data:`SERIES_SIGNATURE`), and each group
+is one series item whose ``info["notes"]`` says that the UIDs were missing and how the group was formed.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from pathlib import Path
 import pydicom
 from pydicom.errors import InvalidDicomError
 
-__all__ = ["SeriesRules", "StudyItem", "discover", "IMAGE_SUFFIXES_2D", "NIFTI_SUFFIXES"]
+__all__ = [
+    "SeriesRules", "StudyItem", "discover", "sop_class_uid", "IMAGE_SUFFIXES_2D", "NIFTI_SUFFIXES", "SERIES_SIGNATURE",
+]  # fmt: skip
 
 IMAGE_SUFFIXES_2D = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp")
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -31,6 +37,10 @@ RGB_2D_SOP_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.7.4": "Multi-frame True Color Secondary Capture Image",
 }
 SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
+#: what the slices of one series share, used to group files whose Study/Series Instance UIDs are blank
+SERIES_SIGNATURE = (
+    "FrameOfReferenceUID", "Modality", "SeriesNumber", "orientation", "size (Rows, Columns)", "PixelSpacing",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -100,8 +110,36 @@ def _orientation(ds: pydicom.Dataset) -> str:
     return ("sagittal", "coronal", "axial")[axis]
 
 
+def sop_class_uid(ds: pydicom.Dataset) -> str:
+    """The dataset's SOP Class UID, or the file meta's Media Storage SOP Class UID where the dataset's is blank."""
+    return str(ds.get("SOPClassUID", "") or getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID", "") or "")
+
+
 def _is_rgb_2d(ds: pydicom.Dataset) -> bool:
-    return int(getattr(ds, "SamplesPerPixel", 1)) == 3 or str(getattr(ds, "SOPClassUID", "")) in RGB_2D_SOP_CLASSES
+    return int(getattr(ds, "SamplesPerPixel", 1)) == 3 or sop_class_uid(ds) in RGB_2D_SOP_CLASSES
+
+
+def _signature(ds: pydicom.Dataset) -> tuple[str, ...]:
+    """:data:`SERIES_SIGNATURE` of one file, as strings (direction cosines and spacings rounded to 1e-4)."""
+
+    def rounded(values: object) -> str:
+        try:
+            return ",".join(f"{float(v):.4f}" for v in values)  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            return ""
+
+    return (
+        str(ds.get("FrameOfReferenceUID", "") or ""),
+        str(ds.get("Modality", "") or ""),
+        str(ds.get("SeriesNumber", "") or ""),
+        rounded(ds.get("ImageOrientationPatient")),
+        f"{ds.get('Rows', '')}x{ds.get('Columns', '')}",
+        rounded(ds.get("PixelSpacing")),
+    )
+
+
+def _missing_uids(study: str, series: str) -> str:
+    return " and ".join(n for n, v in (("StudyInstanceUID", study), ("SeriesInstanceUID", series)) if not v)
 
 
 def _suffix(path: Path) -> str:
@@ -116,7 +154,7 @@ def discover(root: str | Path, rules: SeriesRules | None = None) -> list[StudyIt
         raise FileNotFoundError(f"{root}: input folder not found.")
     rules = rules or SeriesRules()
     items: list[StudyItem] = []
-    series: dict[tuple[str, str], list[tuple[Path, pydicom.Dataset]]] = defaultdict(list)
+    series: dict[tuple[str, ...], list[tuple[Path, pydicom.Dataset]]] = defaultdict(list)
     for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
         rel = str(path.relative_to(root))
         suffix = _suffix(path)
@@ -132,26 +170,34 @@ def discover(root: str | Path, rules: SeriesRules | None = None) -> list[StudyIt
             except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, AttributeError) as err:
                 items.append(StudyItem(_key(rel), "failed", [path], rel, reason=f"not a DICOM or image file ({err})"))
                 continue
-            if str(getattr(ds, "SOPClassUID", "")) == SEG_SOP_CLASS or "PixelData" not in ds and "Rows" not in ds:
+            if sop_class_uid(ds) == SEG_SOP_CLASS or "PixelData" not in ds and "Rows" not in ds:
                 continue  # our own SEG outputs or non-image objects (reports, presentation states)
-            study = str(getattr(ds, "StudyInstanceUID", ""))
-            uid = str(getattr(ds, "SeriesInstanceUID", ""))
-            if not study or not uid:
-                items.append(StudyItem(_key(rel), "failed", [path], rel, reason="DICOM without Study/Series UID"))
-                continue
-            series[(study, uid)].append((path, ds))
-    for (study, uid), members in series.items():
+            study = str(ds.get("StudyInstanceUID", "") or "")
+            uid = str(ds.get("SeriesInstanceUID", "") or "")
+            if study and uid:
+                series[(study, uid)].append((path, ds))
+            else:  # blank UIDs: one group per folder and series signature (the study UID, when present, too)
+                series[("", str(path.parent.relative_to(root)), study, uid, *_signature(ds))].append((path, ds))
+    for group, members in series.items():
+        missing = _missing_uids(*group[2:4]) if group[0] == "" else ""
+        study_key = _key("no-uid", *group[1:]) if missing else _key(*group)
         members.sort(key=lambda m: (int(getattr(m[1], "InstanceNumber", 0) or 0), str(m[0])))
         first_path, first = members[0]
-        rel = str(first_path.parent.relative_to(root) / f"series_{_key(study, uid)[:8]}")
+        rel = str(first_path.parent.relative_to(root) / f"series_{study_key[:8]}")
+        notes = ""
+        if missing:
+            notes = f"{missing} blank in the files; {{what}} from the {len(members)} file(s) in one folder sharing " + (
+                ", ".join(SERIES_SIGNATURE)
+            )
         if _is_rgb_2d(first):
             for path, ds in members:
                 frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
                 prel = str(path.relative_to(root))
+                instance = str(ds.get("SOPInstanceUID", "") or "") or prel
                 for frame in range(frames) if frames > 1 else [None]:
-                    key = _key(study, uid, str(ds.SOPInstanceUID), str(frame))
+                    key = _key(*(group if not missing else (study_key,)), instance, str(frame))
                     name = prel if frame is None else f"{prel}_frame{frame:04d}"
-                    info = {"modality": str(ds.get("Modality", ""))}
+                    info = {"modality": str(ds.get("Modality", "")), "notes": notes.format(what="each image segmented")}
                     items.append(StudyItem(key, "dicom_2d", [path], name, frame=frame, info=info))
             continue
         files = [p for p, _ in members]
@@ -161,8 +207,9 @@ def discover(root: str | Path, rules: SeriesRules | None = None) -> list[StudyIt
             "orientation": _orientation(first),
             "n_slices": len(members),
             "series_description": str(getattr(first, "SeriesDescription", "")),
+            "notes": notes.format(what="series formed"),
         }
         reason = rules.reason_to_skip(info["modality"], info["image_type"], info["orientation"], info["n_slices"])
         kind = "skipped" if reason else "dicom_series"
-        items.append(StudyItem(_key(study, uid), kind, files, rel, reason=reason, info=info))
+        items.append(StudyItem(study_key, kind, files, rel, reason=reason, info=info))
     return sorted(items, key=lambda i: (i.relpath, i.key))
