@@ -481,6 +481,7 @@ def multi_gpu_config() -> dict:
         "validate#evaluator#val_handlers": "$None if dist.get_rank() > 0 else @validate#handlers",
         "initialize": [
             "$import torch.distributed as dist",
+            "$import monai_lightseg.distributed",
             "$dist.is_initialized() or dist.init_process_group("
             "backend='nccl' if torch.cuda.is_available() else 'gloo')",
             "$torch.cuda.set_device(@device) if torch.cuda.is_available() else None",
@@ -491,7 +492,8 @@ def multi_gpu_config() -> dict:
             "$[h.attach(@train#trainer) for h in @train#stateful_handlers[: None if dist.get_rank() == 0 else 1]]",
             "$@train#trainer.run()",
         ],
-        "finalize": ["$dist.is_initialized() and dist.destroy_process_group()"],
+        # barrier, then free the gloo/NCCL group before interpreter exit (DDP would keep its threads alive until then)
+        "finalize": ["$monai_lightseg.distributed.shutdown(@network)"],
     }
 
 

@@ -102,3 +102,30 @@ def assert_torchscript_export_matches(root: Path, input_shape: tuple[int, ...], 
     x = torch.rand(*input_shape)
     with torch.no_grad():
         torch.testing.assert_close(torch.jit.load(str(out))(x), net.eval()(x), rtol=1e-4, atol=1e-4)
+
+
+def assert_ddp_checkpoint_trained(root: Path, steps: int) -> None:
+    """What the ranks of a torchrun run produced: the one checkpoint loads strictly into the bundle's
+    ``network_def`` (no DDP ``module.`` prefix), its optimizer took ``steps`` steps on every parameter, and every
+    weight tensor moved from the initial weights, by no more than ``steps`` Adam steps can move it. The initial
+    weights are rebuilt as the run built them: ``network_def`` after ``set_determinism(seed=123)``
+    (multi_gpu_train.json's ``initialize``; DDP then broadcasts rank 0's weights)."""
+    from monai.utils import set_determinism
+
+    (path,) = (root / "models" / "checkpoints").glob("*checkpoint*.pt")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    parser = ConfigParser()
+    parser.read_config(str(root / "configs" / "train.json"))
+    parser["bundle_root"] = str(root)
+    set_determinism(seed=123)
+    net = parser.get_parsed_content("network_def")
+    set_determinism(seed=None)
+    initial = {k: v.clone() for k, v in net.state_dict().items()}
+    net.load_state_dict(checkpoint["network"])
+    optimizer_state = checkpoint["optimizer"]["state"]
+    assert len(optimizer_state) == len(list(net.parameters()))
+    assert all(int(s["step"]) == steps for s in optimizer_state.values())
+    lr = max(g["lr"] for g in checkpoint["optimizer"]["param_groups"])
+    for name, weight in net.named_parameters():
+        change = float((weight.detach() - initial[name]).abs().max())
+        assert 0 < change <= 4 * steps * max(lr, parser.get_parsed_content("learning_rate")), (name, change)

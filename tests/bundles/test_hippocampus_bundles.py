@@ -20,6 +20,7 @@ from tests.bundles.conftest import (
     HIPPOCAMPUS_BUNDLES,
     SCHEMA,
     TRAINED_HIPPOCAMPUS_BUNDLES,
+    assert_ddp_checkpoint_trained,
     assert_torchscript_export_matches,
     ensure_weights,
     read_rows,
@@ -130,6 +131,7 @@ def test_multi_gpu_train_with_torchrun_on_cpu(scratch_bundle) -> None:
     result = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert [r["iteration"] for r in read_rows(root / "models" / "training_log.csv")] == ["1", "2"]
+    assert_ddp_checkpoint_trained(root, steps=2)
 
 
 def _infer(root: Path, images: Path, out: Path) -> None:

@@ -19,6 +19,7 @@ from tests.bundles.conftest import (
     POLYP_BUNDLES,
     SCHEMA,
     TRAINED_POLYP_BUNDLES,
+    assert_ddp_checkpoint_trained,
     assert_torchscript_export_matches,
     ensure_weights,
     read_rows,
@@ -132,6 +133,7 @@ def test_multi_gpu_train_with_torchrun_on_cpu(scratch_bundle) -> None:
     assert [r["iteration"] for r in read_rows(root / "models" / "training_log.csv")] == ["1", "2"]  # rank 0 only
     state = torch.load(root / "models" / "model.pt", map_location="cpu")
     assert not any(k.startswith("module.") for k in state)  # KeepBestNetwork unwraps DDP
+    assert_ddp_checkpoint_trained(root, steps=2)
 
 
 def _infer(root: Path, images: Path, out: Path) -> None:
