@@ -114,7 +114,7 @@ def _segment(args: argparse.Namespace) -> int:
         bundle=Path(args.bundle), input=args.input if is_dicomweb_url(args.input) else Path(args.input),
         output=Path(args.output), device=args.device, resume=args.resume, overwrite=args.overwrite,
         num_parts=args.num_parts, part_id=args.part_id, rules=rules, progress=not args.no_progress,
-        pacs_filters=filters, store=not args.no_store,
+        pacs_filters=filters, store=not args.no_store, reparameterize=False if args.no_reparameterize else None,
     )  # fmt: skip
     try:
         return run_batch(options)
@@ -167,6 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     seg.add_argument("--min-slices", type=int, default=3, help="skip DICOM series with fewer slices")
     seg.add_argument("--no-progress", action="store_true", help="no progress bar")
+    seg.add_argument(
+        "--no-reparameterize", action="store_true",
+        help="run the network as trained (default: as the bundle says; its batch norms folded for speed)",
+    )  # fmt: skip
     seg.add_argument(
         "--pacs-filter",
         action="append",

@@ -253,7 +253,8 @@ def metadata(name: str, spec: dict) -> dict:
             "changelog": {
                 "0.1.2": (
                     "preprocessing: StableSpacingd instead of Spacingd, so that header noise far below a voxel cannot "
-                    "change the 1 mm grid's size where a volume's extent falls on a rounding tie; weights unchanged"
+                    "change the 1 mm grid's size where a volume's extent falls on a rounding tie; "
+                    + polyp.RUNTIME_CHANGES
                 ),
                 "0.1.1": (
                     "preprocessing: OrthonormalizeAffined before Orientationd and Spacingd, so that the DICOM and "

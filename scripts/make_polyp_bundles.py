@@ -117,8 +117,16 @@ def sliding_window(roi_ref: str, sw_batch_size: int) -> dict:
     }
 
 
+#: the changelog line of every bundle's first release after these changes; weights and masks unchanged
+RUNTIME_CHANGES = (
+    "inference re-parameterises the loaded network (batch norms folded, linear branches merged; same masks, less "
+    "time; \"reparameterize\": false turns it off); multi-GPU training tears its process group down before exit; "
+    "weights unchanged"
+)
+
+
 def inference_handlers() -> list[dict]:
-    """Load the shipped weights, log the run."""
+    """Load the shipped weights, re-parameterise the loaded network (``reparameterize``), log the run."""
     return [
         {
             "_target_": "CheckpointLoader",
@@ -126,6 +134,7 @@ def inference_handlers() -> list[dict]:
             "load_dict": {"model": "@network"},
             "map_location": "@device",
         },
+        {"_target_": "monai_lightseg.handlers.ReparameterizeNetwork", "enabled": "@reparameterize"},
         {"_target_": "StatsHandler", "iteration_log": False},
     ]
 
@@ -144,6 +153,7 @@ def inference_config(spec: dict) -> dict:
         "amp": "$torch.cuda.is_available()",
         "network_def": network_def(spec),
         "network": "$@network_def.to(@device)",
+        "reparameterize": True,
         "datalist": "$monai_lightseg.data.build_datalist(@dataset_dir)",
         "preprocessing": {
             "_target_": "Compose",
@@ -504,8 +514,11 @@ def metadata(name: str, spec: dict) -> dict:
 
     return {
         "schema": SCHEMA_URL,
-        "version": "0.1.0",
-        "changelog": {"0.1.0": "first release: trained on the shared Kvasir-SEG + CVC-ClinicDB training split"},
+        "version": "0.1.1",
+        "changelog": {
+            "0.1.1": RUNTIME_CHANGES,
+            "0.1.0": "first release: trained on the shared Kvasir-SEG + CVC-ClinicDB training split",
+        },
         "monai_version": monai.__version__,
         "pytorch_version": torch.__version__.split("+")[0],
         "numpy_version": numpy.__version__,

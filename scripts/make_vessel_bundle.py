@@ -201,8 +201,9 @@ def metadata() -> dict:
     pred.update({"spatial_shape": ROI, "channel_def": {"0": "vessel"}})
     meta.update(
         {
-            "version": "0.3.0",
+            "version": "0.3.1",
             "changelog": {
+                "0.3.1": polyp.RUNTIME_CHANGES,
                 "0.3.0": (
                     "network input is the green channel after CLAHE (was RGB); training patches centred inside "
                     "the field of view; weights retrained on the same 24 training images"

@@ -56,6 +56,7 @@ class BatchOptions:
     progress: bool = True
     pacs_filters: dict[str, str] = field(default_factory=dict)
     store: bool = True
+    reparameterize: bool | None = None  # None: as the bundle's inference.json says
 
 
 def select_part(items: list[StudyItem], num_parts: int, part_id: int) -> list[StudyItem]:
@@ -108,7 +109,7 @@ class _Runner:
         from monai_lightseg.inference import BundleSegmenter  # torch and MONAI load here, not at CLI start
 
         self.o = options
-        self.segmenter = BundleSegmenter(options.bundle, device=options.device)
+        self.segmenter = BundleSegmenter(options.bundle, device=options.device, reparameterize=options.reparameterize)
         self.scratch = Path(tempfile.mkdtemp(prefix="monai_lightseg_"))
         self.stage = "starting"  # what process() was doing, for the reason of an unexpected error
 

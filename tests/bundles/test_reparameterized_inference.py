@@ -1,0 +1,41 @@
+"""Every bundle's inference re-parameterises its network by default: on the shipped samples the masks are those
+of the network as trained, pixel for pixel; the config switch and the batch option turn it off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from ignite.engine import Engine, Events
+
+from monai_lightseg.handlers import ReparameterizeNetwork
+from monai_lightseg.inference import BundleSegmenter
+from monai_lightseg.networks import is_reparameterized
+from tests.bundles.conftest import BUNDLES_DIR, ensure_weights
+
+ALL_BUNDLES = sorted(p.name for p in BUNDLES_DIR.glob("*_segmentation"))
+
+
+@pytest.mark.parametrize("name", ALL_BUNDLES)
+def test_folded_and_eager_masks_are_identical_on_the_shipped_samples(name: str, scratch_bundle) -> None:
+    root = scratch_bundle(name)
+    ensure_weights(root)
+    folded, eager = BundleSegmenter(root, device="cpu"), BundleSegmenter(root, device="cpu", reparameterize=False)
+    assert is_reparameterized(folded.network) and not is_reparameterized(eager.network)
+    samples = sorted((root / "sample_data" / "images").iterdir())
+    assert samples
+    for sample in samples:
+        a, b = folded(sample), eager(sample)
+        assert a.shape == b.shape and np.array_equal(a, b), f"{sample.name}: {np.count_nonzero(a != b)} pixels differ"
+
+
+def test_handler_folds_after_the_weights_are_loaded_and_can_be_switched_off() -> None:
+    for enabled in (True, False):
+        engine = Engine(lambda e, b: None)
+        engine.network = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2)).eval()
+        loaded = {}
+        engine.add_event_handler(Events.STARTED, lambda e: loaded.setdefault("first", is_reparameterized(e.network)))
+        ReparameterizeNetwork(enabled=enabled).attach(engine)
+        engine.run([0], max_epochs=1)
+        assert loaded["first"] is False  # a handler attached before (the CheckpointLoader) saw the network unfolded
+        assert is_reparameterized(engine.network) is enabled
