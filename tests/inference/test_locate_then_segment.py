@@ -221,3 +221,28 @@ def test_a_bundle_takes_it_as_its_inferer(tmp_path) -> None:
     assert Image.open(tmp_path / "lts" / "large.png").size == (1000, 700)
     small = [np.asarray(Image.open(tmp_path / n / "small.png")) for n in ("lts", "sw")]
     assert np.array_equal(*small)  # 384x288 needs 4 windows: the full sliding window runs
+
+
+def test_an_eval_network_runs_folded_once_per_set_of_weights() -> None:
+    """By default a network in eval mode runs re-parameterised (same logits to rounding), folded once and again
+    only when its weights change; a network in training mode, or reparameterize=False, runs as it is."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 1, 1))
+    net[1].running_mean.uniform_(-0.5, 0.5)
+    net[1].running_var.uniform_(0.5, 2.0)
+    net.eval()
+    x = as_input(disc((96, 80), (40, 40), 12))
+    points = [(40, 40)]
+    inferer = LocateThenSegmentInferer(ROI, margin=8)
+    with torch.no_grad():
+        folded, eager = inferer(x, net, points=points), LocateThenSegmentInferer(ROI, margin=8, reparameterize=False)(
+            x, net, points=points
+        )
+        first = inferer._folded[1]
+        inferer(x, net, points=points)
+        assert inferer._folded[1] is first  # the same weights: folded once
+        net[0].weight.mul_(2)  # new weights (an in-place update, as load_state_dict or an optimiser makes)
+        changed = inferer(x, net, points=points)
+    torch.testing.assert_close(folded, eager, rtol=1e-5, atol=1e-5)
+    assert inferer._folded[1] is not first and not torch.allclose(changed, folded)
+    assert inferer._deployed(net.train()) is net and net.training  # training mode: used as it is
