@@ -3,7 +3,9 @@
 Each (network, case) runs in its own subprocess, so peak RSS belongs to that network alone. All cases use
 the same input, the same fixed thread count and eval mode with ``torch.no_grad()``; latency is the median
 of ``--repeats`` timed runs after ``--warmup`` untimed ones, and is also given as a ratio to MONAI's UNet
-measured in the same invocation.
+measured in the same invocation and the same runtime. Runtimes: ``eager`` (the network as trained) and
+``folded`` (:func:`monai_lightseg.networks.reparameterize`: batch norms folded, linear branches merged; what
+bundle inference runs).
 
 Usage::
 
@@ -40,38 +42,48 @@ def build(name: str, spatial_dims: int, in_channels: int):
     return create_net(name, spatial_dims=spatial_dims, in_channels=in_channels, out_channels=1)
 
 
-def measure_one(name: str, case: str, threads: int, warmup: int, repeats: int) -> dict:
+def measure_one(name: str, case: str, threads: int, warmup: int, repeats: int, runtimes: list[str]) -> list[dict]:
+    """One row per runtime. The runtimes' forward passes alternate (the order flipped every round), so a
+    drifting machine load falls on all of them alike and their ratio is fair; peak RSS is the process's."""
     import torch
 
+    from monai_lightseg.networks import reparameterize
     from monai_lightseg.networks.profile import count_macs, count_parameters
 
     torch.set_num_threads(threads)
     shape = CASES[case]
     net = build(name, len(shape) - 2, shape[1]).eval()
     params, macs = count_parameters(net), count_macs(net, shape)
+    nets = {r: reparameterize(net) if r == "folded" else net for r in runtimes}
     x = torch.randn(shape)
+    times: dict[str, list[float]] = {r: [] for r in runtimes}
     with torch.no_grad():
         for _ in range(warmup):
-            net(x)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            net(x)
-            times.append(time.perf_counter() - start)
+            for m in nets.values():
+                m(x)
+        for i in range(repeats):
+            for r in runtimes if i % 2 == 0 else runtimes[::-1]:
+                start = time.perf_counter()
+                nets[r](x)
+                times[r].append(time.perf_counter() - start)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-    return {
-        "network": name,
-        "case": case,
-        "input": list(shape),
-        "params": params,
-        "macs": macs,
-        "latency_ms_median": 1000 * statistics.median(times),
-        "latency_ms_min": 1000 * min(times),
-        "repeats": repeats,
-        "warmup": warmup,
-        "threads": threads,
-        "peak_rss_mb": peak_rss_mb,
-    }
+    return [
+        {
+            "network": name,
+            "case": case,
+            "runtime": r,
+            "input": list(shape),
+            "params": params,
+            "macs": macs,
+            "latency_ms_median": 1000 * statistics.median(times[r]),
+            "latency_ms_min": 1000 * min(times[r]),
+            "repeats": repeats,
+            "warmup": warmup,
+            "threads": threads,
+            "peak_rss_mb": peak_rss_mb,
+        }
+        for r in runtimes
+    ]
 
 
 def main() -> int:
@@ -81,6 +93,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--repeats-3d", type=int, default=5)
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--runtimes", nargs="+", default=["eager", "folded"], choices=["eager", "folded"])
     parser.add_argument("--out", type=Path, default=None, help="write all results as JSON here")
     parser.add_argument("--one", nargs=2, metavar=("NETWORK", "CASE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -88,44 +101,31 @@ def main() -> int:
     if args.one:  # child process: one measurement, printed as JSON
         name, case = args.one
         repeats = args.repeats if case == "2d" else args.repeats_3d
-        print(json.dumps(measure_one(name, case, args.threads, args.warmup, repeats)))
+        print(json.dumps(measure_one(name, case, args.threads, args.warmup, repeats, args.runtimes)))
         return 0
 
     from monai_lightseg.networks import list_nets
 
     results = []
-    for case in args.cases:
-        for name in [BASELINE, *list_nets()]:
-            cmd = [
-                sys.executable,
-                __file__,
-                "--one",
-                name,
-                case,
-                "--threads",
-                str(args.threads),
-                "--warmup",
-                str(args.warmup),
-                "--repeats",
-                str(args.repeats),
-                "--repeats-3d",
-                str(args.repeats_3d),
-            ]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            results.append(json.loads(out.strip().splitlines()[-1]))
-            print(f"measured {name} {case}", file=sys.stderr)
-    for case in args.cases:
-        base = next(r for r in results if r["network"] == BASELINE and r["case"] == case)
+    for case, name in [(c, n) for c in args.cases for n in [BASELINE, *list_nets()]]:
+        cmd = [sys.executable, __file__, "--one", name, case, "--threads", str(args.threads), "--warmup",
+               str(args.warmup), "--repeats", str(args.repeats), "--repeats-3d", str(args.repeats_3d),
+               "--runtimes", *args.runtimes]  # fmt: skip
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        results += json.loads(out.strip().splitlines()[-1])
+        print(f"measured {name} {case}", file=sys.stderr)
+    for case, runtime in [(c, r) for c in args.cases for r in args.runtimes]:
+        base = next(r for r in results if r["network"] == BASELINE and r["case"] == case and r["runtime"] == runtime)
         for r in results:
-            if r["case"] == case:
+            if r["case"] == case and r["runtime"] == runtime:
                 r["latency_ratio_vs_unet"] = r["latency_ms_median"] / base["latency_ms_median"]
                 r["macs_ratio_vs_unet"] = r["macs"] / base["macs"]
 
-    print("| network | input | params | MACs | MACs / UNet | CPU ms (median) | ms / UNet | peak RSS MB |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| network | input | runtime | params | MACs | MACs / UNet | CPU ms (median) | ms / UNet | peak RSS MB |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         print(
-            f"| {r['network']} | {'x'.join(map(str, r['input']))} "
+            f"| {r['network']} | {'x'.join(map(str, r['input']))} | {r['runtime']} "
             f"| {r['params'] / 1e6:.3f} M | {r['macs'] / 1e9:.3f} G "
             f"| {r['macs_ratio_vs_unet']:.2f} | {r['latency_ms_median']:.1f} | {r['latency_ratio_vs_unet']:.2f} "
             f"| {r['peak_rss_mb']:.0f} |"
