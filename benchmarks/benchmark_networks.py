@@ -3,9 +3,10 @@
 Each (network, case) runs in its own subprocess, so peak RSS belongs to that network alone. All cases use
 the same input, the same fixed thread count and eval mode with ``torch.no_grad()``; latency is the median
 of ``--repeats`` timed runs after ``--warmup`` untimed ones, and is also given as a ratio to MONAI's UNet
-measured in the same invocation and the same runtime. Runtimes: ``eager`` (the network as trained) and
+measured in the same invocation and the same runtime. Runtimes: ``eager`` (the network as trained),
 ``folded`` (:func:`monai_lightseg.networks.reparameterize`: batch norms folded, linear branches merged; what
-bundle inference runs).
+bundle inference runs) and ``onnxruntime`` (the folded network exported and run by ONNX Runtime's CPU provider
+with the same thread count).
 
 Usage::
 
@@ -54,7 +55,13 @@ def measure_one(name: str, case: str, threads: int, warmup: int, repeats: int, r
     shape = CASES[case]
     net = build(name, len(shape) - 2, shape[1]).eval()
     params, macs = count_parameters(net), count_macs(net, shape)
-    nets = {r: reparameterize(net) if r == "folded" else net for r in runtimes}
+    from monai_lightseg.inference import deploy
+
+    nets = {"eager": net, "folded": reparameterize(net)}
+    if "onnxruntime" in runtimes:
+        nets["onnxruntime"] = deploy(net, "onnxruntime", threads=threads)
+        with torch.no_grad():
+            nets["onnxruntime"](torch.randn(shape))  # export before timing
     x = torch.randn(shape)
     times: dict[str, list[float]] = {r: [] for r in runtimes}
     with torch.no_grad():
@@ -93,7 +100,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--repeats-3d", type=int, default=5)
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
-    parser.add_argument("--runtimes", nargs="+", default=["eager", "folded"], choices=["eager", "folded"])
+    parser.add_argument(
+        "--runtimes", nargs="+", default=["eager", "folded", "onnxruntime"], choices=["eager", "folded", "onnxruntime"]
+    )
     parser.add_argument("--out", type=Path, default=None, help="write all results as JSON here")
     parser.add_argument("--one", nargs=2, metavar=("NETWORK", "CASE"), help=argparse.SUPPRESS)
     args = parser.parse_args()

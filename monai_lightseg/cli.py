@@ -115,6 +115,7 @@ def _segment(args: argparse.Namespace) -> int:
         output=Path(args.output), device=args.device, resume=args.resume, overwrite=args.overwrite,
         num_parts=args.num_parts, part_id=args.part_id, rules=rules, progress=not args.no_progress,
         pacs_filters=filters, store=not args.no_store, reparameterize=False if args.no_reparameterize else None,
+        runtime=args.runtime,
     )  # fmt: skip
     try:
         return run_batch(options)
@@ -170,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument(
         "--no-reparameterize", action="store_true",
         help="run the network as trained (default: as the bundle says; its batch norms folded for speed)",
+    )  # fmt: skip
+    seg.add_argument(
+        "--runtime", choices=["eager", "onnxruntime"], default=None,
+        help="how the network runs: PyTorch or ONNX Runtime on the CPU (default: the bundle's runtime, eager)",
     )  # fmt: skip
     seg.add_argument(
         "--pacs-filter",

@@ -120,8 +120,8 @@ def sliding_window(roi_ref: str, sw_batch_size: int) -> dict:
 #: the changelog line of every bundle's first release after these changes; weights and masks unchanged
 RUNTIME_CHANGES = (
     "inference re-parameterises the loaded network (batch norms folded, linear branches merged; same masks, less "
-    "time; \"reparameterize\": false turns it off); multi-GPU training tears its process group down before exit; "
-    "weights unchanged"
+    "time; \"reparameterize\": false turns it off) and can run it on ONNX Runtime (\"runtime\": \"onnxruntime\"); "
+    "multi-GPU training tears its process group down before exit; weights unchanged"
 )
 
 
@@ -134,7 +134,11 @@ def inference_handlers() -> list[dict]:
             "load_dict": {"model": "@network"},
             "map_location": "@device",
         },
-        {"_target_": "monai_lightseg.handlers.ReparameterizeNetwork", "enabled": "@reparameterize"},
+        {
+            "_target_": "monai_lightseg.handlers.ReparameterizeNetwork",
+            "enabled": "@reparameterize",
+            "runtime": "@runtime",
+        },
         {"_target_": "StatsHandler", "iteration_log": False},
     ]
 
@@ -154,6 +158,7 @@ def inference_config(spec: dict) -> dict:
         "network_def": network_def(spec),
         "network": "$@network_def.to(@device)",
         "reparameterize": True,
+        "runtime": "eager",
         "datalist": "$monai_lightseg.data.build_datalist(@dataset_dir)",
         "preprocessing": {
             "_target_": "Compose",

@@ -57,6 +57,7 @@ class BatchOptions:
     pacs_filters: dict[str, str] = field(default_factory=dict)
     store: bool = True
     reparameterize: bool | None = None  # None: as the bundle's inference.json says
+    runtime: str | None = None  # "eager" or "onnxruntime"; None: as the bundle's inference.json says
 
 
 def select_part(items: list[StudyItem], num_parts: int, part_id: int) -> list[StudyItem]:
@@ -109,7 +110,9 @@ class _Runner:
         from monai_lightseg.inference import BundleSegmenter  # torch and MONAI load here, not at CLI start
 
         self.o = options
-        self.segmenter = BundleSegmenter(options.bundle, device=options.device, reparameterize=options.reparameterize)
+        self.segmenter = BundleSegmenter(
+            options.bundle, device=options.device, reparameterize=options.reparameterize, runtime=options.runtime
+        )
         self.scratch = Path(tempfile.mkdtemp(prefix="monai_lightseg_"))
         self.stage = "starting"  # what process() was doing, for the reason of an unexpected error
 

@@ -6,6 +6,7 @@ import logging
 
 from ignite.engine import Events
 
+from monai_lightseg.inference.runtimes import deploy
 from monai_lightseg.networks.reparameterize import reparameterize
 
 __all__ = ["ReparameterizeNetwork"]
@@ -19,19 +20,26 @@ class ReparameterizeNetwork:
     list: handlers of one event run in the order they were attached, so the weights are loaded first.
 
     For inference and evaluation only: the folded network is eval-only. A bundle's ``inference.json`` sets
-    ``"reparameterize": true``; ``--reparameterize false`` on ``python -m monai.bundle run`` turns it off.
+    ``"reparameterize": true`` and ``"runtime": "eager"``; ``--reparameterize false`` on
+    ``python -m monai.bundle run`` turns folding off, ``--runtime onnxruntime`` runs the folded network on ONNX
+    Runtime (:func:`monai_lightseg.inference.runtimes.deploy`; always folded).
 
     Args:
-        enabled: False leaves the network as it is.
+        enabled: False leaves the network as it is (with the ``eager`` runtime).
+        runtime: one of :data:`monai_lightseg.inference.runtimes.RUNTIMES`.
     """
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, runtime: str = "eager") -> None:
         self.enabled = bool(enabled)
+        self.runtime = runtime
 
     def attach(self, engine) -> None:
-        if self.enabled:
+        if self.enabled or self.runtime != "eager":
             engine.add_event_handler(Events.STARTED, self)
 
     def __call__(self, engine) -> None:
-        engine.network = reparameterize(engine.network)
-        logger.info("Network re-parameterised for inference (batch norms folded, linear branches merged).")
+        if self.runtime == "eager":
+            engine.network = reparameterize(engine.network)
+        else:
+            engine.network = deploy(engine.network, self.runtime)
+        logger.info("Network re-parameterised for inference, runtime %s.", self.runtime)

@@ -2,5 +2,6 @@
 
 from monai_lightseg.inference.bundle_segmenter import BundleSegmenter
 from monai_lightseg.inference.locate_then_segment import LocateThenSegmentInferer
+from monai_lightseg.inference.runtimes import RUNTIMES, OnnxRuntimeNetwork, deploy
 
-__all__ = ["BundleSegmenter", "LocateThenSegmentInferer"]
+__all__ = ["BundleSegmenter", "LocateThenSegmentInferer", "OnnxRuntimeNetwork", "RUNTIMES", "deploy"]

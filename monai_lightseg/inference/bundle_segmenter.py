@@ -12,6 +12,7 @@ from monai.bundle import ConfigParser
 from monai.data import MetaTensor
 from monai.transforms import Compose, Invertd, SaveImaged
 
+from monai_lightseg.inference.runtimes import deploy
 from monai_lightseg.networks.reparameterize import reparameterize as fold_for_inference
 from monai_lightseg.transforms import BlendMaskOverlayd
 
@@ -47,9 +48,17 @@ class BundleSegmenter:
         bundle_dir: the bundle folder (``configs/inference.json``, ``configs/metadata.json``, ``models/model.pt``).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default: the bundle's own choice (CUDA when present).
         reparameterize: True or False overrides the bundle's ``reparameterize`` setting (default: absent = False).
+        runtime: ``"eager"`` or ``"onnxruntime"`` (:mod:`monai_lightseg.inference.runtimes`; ONNX Runtime runs on
+            the CPU and always folds); default: the bundle's ``runtime`` setting, else eager.
     """
 
-    def __init__(self, bundle_dir: str | Path, device: str | None = None, reparameterize: bool | None = None) -> None:
+    def __init__(
+        self,
+        bundle_dir: str | Path,
+        device: str | None = None,
+        reparameterize: bool | None = None,
+        runtime: str | None = None,
+    ) -> None:
         self.bundle_dir = Path(bundle_dir)
         config = self.bundle_dir / "configs" / "inference.json"
         weights = self.bundle_dir / "models" / "model.pt"
@@ -67,7 +76,10 @@ class BundleSegmenter:
         self.network = parser.get_parsed_content("network")
         self.network.load_state_dict(torch.load(weights, map_location=self.device, weights_only=True))
         self.network.eval()
-        if parser.get_parsed_content("reparameterize", default=False) if reparameterize is None else reparameterize:
+        self.runtime = runtime or parser.get_parsed_content("runtime", default="eager")
+        if self.runtime != "eager":
+            self.network = deploy(self.network, self.runtime)
+        elif parser.get_parsed_content("reparameterize", default=False) if reparameterize is None else reparameterize:
             self.network = fold_for_inference(self.network)
         self.preprocessing = parser.get_parsed_content("preprocessing")
         self.inferer = parser.get_parsed_content("inferer")

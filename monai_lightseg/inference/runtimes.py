@@ -1,0 +1,89 @@
+"""How a trained network runs at inference: PyTorch eager or ONNX Runtime, behind one call.
+
+Both start from :func:`monai_lightseg.networks.reparameterize` of the loaded network (same function, fewer ops).
+``onnxruntime`` exports that with ``torch.onnx.export(dynamo=True)`` and runs it on ONNX Runtime's CPU execution
+provider; the export is made once per input shape (a sliding window calls with one or two shapes) and kept in
+memory. Install: ``pip install 'monai_lightseg[onnx]'``.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import torch
+from torch import nn
+
+from monai_lightseg.networks.reparameterize import reparameterize
+
+__all__ = ["RUNTIMES", "OnnxRuntimeNetwork", "deploy"]
+
+#: the runtimes :func:`deploy` accepts
+RUNTIMES = ("eager", "onnxruntime")
+
+
+class OnnxRuntimeNetwork(nn.Module):
+    """A network run by ONNX Runtime (CPU), called like the PyTorch module it was exported from.
+
+    Shapes: (N, C, *S) float tensor in, (N, K, *S) logits out, on the input's device (computed on the CPU).
+
+    Args:
+        network: the module to export (eval mode; re-parameterised by :func:`deploy`).
+        threads: ONNX Runtime's intra-op threads (default: ``torch.get_num_threads()``).
+    """
+
+    def __init__(self, network: nn.Module, threads: int | None = None) -> None:
+        super().__init__()
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError as err:
+            raise ImportError(
+                "the onnxruntime runtime needs ONNX Runtime: pip install 'monai_lightseg[onnx]'."
+            ) from err
+        self.network = network.eval()
+        self.threads = threads or torch.get_num_threads()
+        self._sessions: dict[tuple[int, ...], object] = {}
+
+    def _session(self, x: torch.Tensor):
+        key = tuple(x.shape)
+        if key not in self._sessions:
+            import onnxruntime as ort
+
+            buffer = io.BytesIO()
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")  # the exporter's notes on ops of packages that are not installed
+                program = torch.onnx.export(self.network.cpu(), (x.cpu(),), dynamo=True, verbose=False)
+            program.save(buffer)
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3
+            self._sessions[key] = ort.InferenceSession(
+                buffer.getvalue(), options, providers=["CPUExecutionProvider"]
+            )
+        return self._sessions[key]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        session = self._session(x)
+        (name,) = [i.name for i in session.get_inputs()]
+        (out,) = session.run(None, {name: x.detach().cpu().float().numpy()})
+        return torch.from_numpy(out).to(x.device)
+
+    def train(self, mode: bool = True) -> OnnxRuntimeNetwork:
+        if mode:
+            raise RuntimeError("an ONNX Runtime network runs inference only; train the PyTorch network instead.")
+        return super().train(False)
+
+
+def deploy(network: nn.Module, runtime: str = "eager", threads: int | None = None) -> nn.Module:
+    """The loaded ``network`` as ``runtime`` runs it (:data:`RUNTIMES`), re-parameterised, eval-only.
+
+    Example::
+
+        >>> net.load_state_dict(torch.load("models/model.pt"))
+        >>> fast = deploy(net, "onnxruntime")   # fast(x) equals net.eval()(x) to about 1e-5
+    """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}; choose one of {list(RUNTIMES)}.")
+    folded = reparameterize(network)
+    return folded if runtime == "eager" else OnnxRuntimeNetwork(folded, threads)

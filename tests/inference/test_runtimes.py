@@ -1,0 +1,56 @@
+"""Inference runtimes: the folded network on PyTorch or on ONNX Runtime gives the eager network's output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from monai_lightseg.inference import BundleSegmenter, OnnxRuntimeNetwork, deploy
+from monai_lightseg.networks import create_net, is_reparameterized
+from tests.bundles.conftest import copy_bundle, ensure_weights
+from tests.networks.test_reparameterize import randomize_batch_norms
+
+pytest.importorskip("onnxruntime")
+
+
+def test_eager_runtime_is_the_folded_network_and_unknown_runtimes_are_named() -> None:
+    net = create_net("feature_compression_net", "tiny", spatial_dims=2, in_channels=3, out_channels=1)
+    assert is_reparameterized(deploy(net, "eager"))
+    with pytest.raises(ValueError, match="unknown runtime 'tensorrt'"):
+        deploy(net, "tensorrt")
+
+
+@pytest.mark.parametrize(("name", "spatial_dims"), [("light_u2net", 2), ("emisnet", 2), ("feature_compression_net", 3)])
+def test_onnxruntime_matches_eager(name: str, spatial_dims: int) -> None:
+    """Within 1e-4 x max(1, max |logit|); one export per input shape, reused."""
+    shape = (2, 3, 48, 40) if spatial_dims == 2 else (1, 1, 24, 16, 20)
+    net = randomize_batch_norms(create_net(name, "tiny", spatial_dims=spatial_dims, in_channels=shape[1],
+                                           out_channels=2))  # fmt: skip
+    runtime = deploy(net, "onnxruntime", threads=1)
+    assert isinstance(runtime, OnnxRuntimeNetwork)
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = net(x)
+    got = runtime(x)
+    assert got.shape == expected.shape and got.dtype == torch.float32
+    assert float((got - expected).abs().max()) <= 1e-4 * max(1.0, float(expected.abs().max()))
+    runtime(x + 1)
+    assert len(runtime._sessions) == 1  # same shape: the export is reused
+    with pytest.raises(RuntimeError, match="inference only"):
+        runtime.train()
+
+
+@pytest.mark.slow
+def test_bundle_segmenter_on_onnxruntime_gives_the_eager_masks(tmp_path) -> None:
+    """The polyp FeatureCompressionNet bundle's shipped samples through ONNX Runtime: the same masks as eager
+    PyTorch, up to pixels whose probability is within rounding of the threshold (none expected; at most 1e-4)."""
+    root = copy_bundle("polyp_endoscopy_feature_compression_net_segmentation", tmp_path)
+    ensure_weights(root)
+    eager = BundleSegmenter(root, device="cpu")
+    onnx = BundleSegmenter(root, device="cpu", runtime="onnxruntime")
+    assert isinstance(onnx.network, OnnxRuntimeNetwork) and onnx.runtime == "onnxruntime"
+    for sample in sorted((root / "sample_data" / "images").iterdir()):
+        a, b = eager(sample), onnx(sample)
+        assert a.shape == b.shape and a.any()
+        assert np.count_nonzero(a != b) <= 1e-4 * a.size, sample.name
