@@ -10,7 +10,8 @@ with the same thread count).
 
 Usage::
 
-    python benchmarks/benchmark_networks.py --threads 2 --out benchmarks/results/networks_cpu.json
+    python benchmarks/benchmark_networks.py --threads 2 --cases 2d --repeats 20 \
+        --out benchmarks/results/networks_cpu_runtimes.json
 
 Cases: ``2d`` = 1x3x256x256 (RGB), ``3d`` = 1x1x96x96x96.
 """
@@ -99,6 +100,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--repeats-3d", type=int, default=5)
+    parser.add_argument("--table-repeats", type=int, default=3, help="whole-table repeats; rows report the median")
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument(
         "--runtimes", nargs="+", default=["eager", "folded", "onnxruntime"], choices=["eager", "folded", "onnxruntime"]
@@ -115,14 +117,23 @@ def main() -> int:
 
     from monai_lightseg.networks import list_nets
 
-    results = []
-    for case, name in [(c, n) for c in args.cases for n in [BASELINE, *list_nets()]]:
-        cmd = [sys.executable, __file__, "--one", name, case, "--threads", str(args.threads), "--warmup",
-               str(args.warmup), "--repeats", str(args.repeats), "--repeats-3d", str(args.repeats_3d),
-               "--runtimes", *args.runtimes]  # fmt: skip
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        results += json.loads(out.strip().splitlines()[-1])
-        print(f"measured {name} {case}", file=sys.stderr)
+    tables = []  # the whole table, --table-repeats times; each row's latency is then its median over the tables
+    for repeat in range(args.table_repeats):
+        rows = []
+        for case, name in [(c, n) for c in args.cases for n in [BASELINE, *list_nets()]]:
+            cmd = [sys.executable, __file__, "--one", name, case, "--threads", str(args.threads), "--warmup",
+                   str(args.warmup), "--repeats", str(args.repeats), "--repeats-3d", str(args.repeats_3d),
+                   "--runtimes", *args.runtimes]  # fmt: skip
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            rows += json.loads(out.strip().splitlines()[-1])
+            print(f"measured {name} {case} (table {repeat + 1} of {args.table_repeats})", file=sys.stderr)
+        tables.append(rows)
+    results = tables[0]
+    for i, r in enumerate(results):
+        per_table = [t[i]["latency_ms_median"] for t in tables]
+        r["latency_ms_per_table"] = per_table
+        r["latency_ms_median"] = statistics.median(per_table)
+        r["peak_rss_mb"] = max(t[i]["peak_rss_mb"] for t in tables)
     for case, runtime in [(c, r) for c in args.cases for r in args.runtimes]:
         base = next(r for r in results if r["network"] == BASELINE and r["case"] == case and r["runtime"] == runtime)
         for r in results:

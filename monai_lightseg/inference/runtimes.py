@@ -58,6 +58,9 @@ class OnnxRuntimeNetwork(nn.Module):
             options.intra_op_num_threads = self.threads
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
+            # no spinning after a run: its idle threads would otherwise busy-wait and slow the PyTorch work
+            # (pre- and post-processing, blending) that follows each call on the same cores
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._sessions[key] = ort.InferenceSession(
                 buffer.getvalue(), options, providers=["CPUExecutionProvider"]
             )
