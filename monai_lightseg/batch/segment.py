@@ -179,11 +179,10 @@ class _Runner:
             elif kind == "nifti":
                 write_nifti_mask(mask, reference, target)
             else:
-                note = self._write_seg(mask, datasets, target)
-                if note.startswith("no DICOM SEG"):
-                    notes.append(note)
-                    continue
+                seg_written, note = self._write_seg(mask, datasets, target)
                 notes += [note] if note else []
+                if not seg_written:
+                    continue
             written.append(rel)
         record.write_s = round(time.perf_counter() - t2, 3)
         record.outputs = written
@@ -191,17 +190,17 @@ class _Runner:
         record.__dict__.update(_lesion_stats(mask, spacing))
         return record
 
-    def _write_seg(self, mask: np.ndarray, datasets: list, target: Path) -> str:
-        """Write the DICOM SEG; returns a note for the report: what was taken from the file meta headers, or
-        why no SEG was written. The SEG is the one output a study can go without: its NIfTI mask is written
-        first, and a source the SEG cannot reference (blank Study/Series UIDs) or a SEG that cannot be built
-        leaves the study done, with the reason in its notes."""
+    def _write_seg(self, mask: np.ndarray, datasets: list, target: Path) -> tuple[bool, str]:
+        """Write the DICOM SEG; returns whether it was written and a note for the report: what was taken from
+        the file meta headers, or why no SEG was written. The SEG is the one output a study can go without: its
+        NIfTI mask is written first, and a source the SEG cannot reference (blank Study/Series UIDs) or a SEG
+        that cannot be built leaves the study done, with the reason in its notes."""
         from monai_lightseg.io.dicom_seg import referenceable_sources, write_dicom_seg
 
         try:
             sources, note = referenceable_sources(datasets)
         except ValueError as err:
-            return f"no DICOM SEG written: {err}; the NIfTI mask is written"
+            return False, f"no DICOM SEG written: {err}; the NIfTI mask is written"
         bundle = self.segmenter.metadata
         try:
             write_dicom_seg(
@@ -210,11 +209,11 @@ class _Runner:
             )  # fmt: skip
         except Exception as err:  # highdicom's checks raise several types; the mask is already written
             logger.warning("no DICOM SEG for %s", target.parent.name, exc_info=True)
-            return (
+            return False, (
                 f"no DICOM SEG written: building it failed ({type(err).__name__}: {err or 'no message'}); "
                 "the NIfTI mask is written"
             )
-        return note
+        return True, note
 
 
 def run_batch(options: BatchOptions) -> int:

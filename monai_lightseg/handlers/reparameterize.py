@@ -7,7 +7,6 @@ import logging
 from ignite.engine import Events
 
 from monai_lightseg.inference.runtimes import deploy
-from monai_lightseg.networks.reparameterize import reparameterize
 
 __all__ = ["ReparameterizeNetwork"]
 
@@ -38,8 +37,5 @@ class ReparameterizeNetwork:
             engine.add_event_handler(Events.STARTED, self)
 
     def __call__(self, engine) -> None:
-        if self.runtime == "eager":
-            engine.network = reparameterize(engine.network)
-        else:
-            engine.network = deploy(engine.network, self.runtime)
+        engine.network = deploy(engine.network, self.runtime)  # folded on every runtime
         logger.info("Network re-parameterised for inference, runtime %s.", self.runtime)

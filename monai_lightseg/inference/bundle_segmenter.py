@@ -13,7 +13,6 @@ from monai.data import MetaTensor
 from monai.transforms import Compose, Invertd, SaveImaged
 
 from monai_lightseg.inference.runtimes import deploy
-from monai_lightseg.networks.reparameterize import reparameterize as fold_for_inference
 from monai_lightseg.transforms import BlendMaskOverlayd
 
 __all__ = ["BundleSegmenter"]
@@ -77,10 +76,10 @@ class BundleSegmenter:
         self.network.load_state_dict(torch.load(weights, map_location=self.device, weights_only=True))
         self.network.eval()
         self.runtime = runtime or parser.get_parsed_content("runtime", default="eager")
-        if self.runtime != "eager":
+        if reparameterize is None:
+            reparameterize = parser.get_parsed_content("reparameterize", default=False)
+        if reparameterize or self.runtime != "eager":  # every runtime but eager PyTorch runs the folded network
             self.network = deploy(self.network, self.runtime)
-        elif parser.get_parsed_content("reparameterize", default=False) if reparameterize is None else reparameterize:
-            self.network = fold_for_inference(self.network)
         self.preprocessing = parser.get_parsed_content("preprocessing")
         self.inferer = parser.get_parsed_content("inferer")
         post = parser.get_parsed_content("postprocessing")

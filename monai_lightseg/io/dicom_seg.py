@@ -22,6 +22,7 @@ import numpy as np
 import pydicom
 from pydicom.sr.codedict import codes
 
+from monai_lightseg.io.discovery import FILE_META_KEYWORDS, sop_uid
 from monai_lightseg.io.writers import atomic_write
 
 __all__ = ["ALGORITHM_FAMILY", "SEGMENT_CATEGORY", "SEGMENT_TYPE", "referenceable_sources", "write_dicom_seg"]
@@ -123,12 +124,10 @@ def referenceable_sources(source_datasets: Sequence[pydicom.Dataset]) -> tuple[l
             )
     sources, taken = [], set()
     for ds in source_datasets:
-        meta = getattr(ds, "file_meta", None) or pydicom.Dataset()
         fixes = {}
-        for keyword, meta_keyword in (("SOPClassUID", "MediaStorageSOPClassUID"),
-                                      ("SOPInstanceUID", "MediaStorageSOPInstanceUID")):  # fmt: skip
+        for keyword, meta_keyword in FILE_META_KEYWORDS.items():
             if not str(ds.get(keyword, "") or ""):
-                value = str(meta.get(meta_keyword, "") or "")
+                value = sop_uid(ds, keyword)
                 if not value:
                     raise ValueError(
                         f"a source slice has no {keyword}, neither in its dataset nor in its file meta header "

@@ -23,7 +23,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 __all__ = [
-    "SeriesRules", "StudyItem", "discover", "sop_class_uid", "IMAGE_SUFFIXES_2D", "NIFTI_SUFFIXES", "SERIES_SIGNATURE",
+    "SeriesRules", "StudyItem", "discover", "sop_uid", "IMAGE_SUFFIXES_2D", "NIFTI_SUFFIXES", "SERIES_SIGNATURE",
 ]  # fmt: skip
 
 IMAGE_SUFFIXES_2D = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp")
@@ -110,13 +110,19 @@ def _orientation(ds: pydicom.Dataset) -> str:
     return ("sagittal", "coronal", "axial")[axis]
 
 
-def sop_class_uid(ds: pydicom.Dataset) -> str:
-    """The dataset's SOP Class UID, or the file meta's Media Storage SOP Class UID where the dataset's is blank."""
-    return str(ds.get("SOPClassUID", "") or getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID", "") or "")
+#: where a file's meta header repeats a SOP UID of its dataset
+FILE_META_KEYWORDS = {"SOPClassUID": "MediaStorageSOPClassUID", "SOPInstanceUID": "MediaStorageSOPInstanceUID"}
+
+
+def sop_uid(ds: pydicom.Dataset, keyword: str = "SOPClassUID") -> str:
+    """The dataset's SOP Class (or Instance) UID, or the file meta's Media Storage one where the dataset's is
+    blank (some anonymisers blank the dataset's); "" when neither has it."""
+    meta = getattr(ds, "file_meta", None) or pydicom.Dataset()
+    return str(ds.get(keyword, "") or meta.get(FILE_META_KEYWORDS[keyword], "") or "")
 
 
 def _is_rgb_2d(ds: pydicom.Dataset) -> bool:
-    return int(getattr(ds, "SamplesPerPixel", 1)) == 3 or sop_class_uid(ds) in RGB_2D_SOP_CLASSES
+    return int(getattr(ds, "SamplesPerPixel", 1)) == 3 or sop_uid(ds) in RGB_2D_SOP_CLASSES
 
 
 def _signature(ds: pydicom.Dataset) -> tuple[str, ...]:
@@ -170,7 +176,7 @@ def discover(root: str | Path, rules: SeriesRules | None = None) -> list[StudyIt
             except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, AttributeError) as err:
                 items.append(StudyItem(_key(rel), "failed", [path], rel, reason=f"not a DICOM or image file ({err})"))
                 continue
-            if sop_class_uid(ds) == SEG_SOP_CLASS or "PixelData" not in ds and "Rows" not in ds:
+            if sop_uid(ds) == SEG_SOP_CLASS or "PixelData" not in ds and "Rows" not in ds:
                 continue  # our own SEG outputs or non-image objects (reports, presentation states)
             study = str(ds.get("StudyInstanceUID", "") or "")
             uid = str(ds.get("SeriesInstanceUID", "") or "")
@@ -184,11 +190,7 @@ def discover(root: str | Path, rules: SeriesRules | None = None) -> list[StudyIt
         members.sort(key=lambda m: (int(getattr(m[1], "InstanceNumber", 0) or 0), str(m[0])))
         first_path, first = members[0]
         rel = str(first_path.parent.relative_to(root) / f"series_{study_key[:8]}")
-        notes = ""
-        if missing:
-            notes = f"{missing} blank in the files; {{what}} from the {len(members)} file(s) in one folder sharing " + (
-                ", ".join(SERIES_SIGNATURE)
-            )
+        grouped = f"from the {len(members)} file(s) in one folder sharing {', '.join(SERIES_SIGNATURE)}"
         if _is_rgb_2d(first):
             for path, ds in members:
                 frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
@@ -197,7 +199,8 @@ def discover(root: str | Path, rules: SeriesRules | None = None) -> list[StudyIt
                 for frame in range(frames) if frames > 1 else [None]:
                     key = _key(*(group if not missing else (study_key,)), instance, str(frame))
                     name = prel if frame is None else f"{prel}_frame{frame:04d}"
-                    info = {"modality": str(ds.get("Modality", "")), "notes": notes.format(what="each image segmented")}
+                    notes = missing and f"{missing} blank in the files; each image segmented, {grouped}"
+                    info = {"modality": str(ds.get("Modality", "")), "notes": notes}
                     items.append(StudyItem(key, "dicom_2d", [path], name, frame=frame, info=info))
             continue
         files = [p for p, _ in members]
@@ -207,7 +210,7 @@ def discover(root: str | Path, rules: SeriesRules | None = None) -> list[StudyIt
             "orientation": _orientation(first),
             "n_slices": len(members),
             "series_description": str(getattr(first, "SeriesDescription", "")),
-            "notes": notes.format(what="series formed"),
+            "notes": missing and f"{missing} blank in the files; series formed {grouped}",
         }
         reason = rules.reason_to_skip(info["modality"], info["image_type"], info["orientation"], info["n_slices"])
         kind = "skipped" if reason else "dicom_series"
