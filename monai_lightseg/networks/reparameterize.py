@@ -67,9 +67,9 @@ def reparameterize(net: nn.Module) -> ReparameterizedNetwork:
 
     Example::
 
-        >>> net = create_net("light_u2net", spatial_dims=2, in_channels=3, out_channels=1)
-        >>> net.load_state_dict(torch.load("model.pt"))
-        >>> fast = reparameterize(net)      # fast(x) equals net.eval()(x) to rounding, in less time
+        net = create_net("light_u2net", spatial_dims=2, in_channels=3, out_channels=1)
+        net.load_state_dict(torch.load("model.pt"))
+        fast = reparameterize(net)      # fast(x) equals net.eval()(x) to rounding, in less time
     """
     if isinstance(net, ReparameterizedNetwork):
         return net
@@ -105,7 +105,14 @@ def _fold_into(conv: _ConvNd, bn: _BatchNorm, channels: slice = slice(None)) -> 
         shift = shift * bn.weight[channels] + bn.bias[channels]
         scale = scale * bn.weight[channels]
     bias = conv.bias if conv.bias is not None else torch.zeros_like(scale)
-    conv.weight = nn.Parameter(conv.weight.detach() * scale.reshape(-1, *[1] * (conv.weight.dim() - 1)))
+    weight, kernel_dims = conv.weight.detach(), [1] * (conv.weight.dim() - 2)
+    if conv.transposed:  # weight (C_in, C_out / groups, *k): output channel g * C_out / groups + j is [group g, j]
+        groups, (c_in, c_out_per_group) = conv.groups, weight.shape[:2]
+        grouped = weight.reshape(groups, c_in // groups, c_out_per_group, *weight.shape[2:])
+        weight = (grouped * scale.reshape(groups, 1, c_out_per_group, *kernel_dims)).reshape(weight.shape)
+    else:  # weight (C_out, C_in / groups, *k)
+        weight = weight * scale.reshape(-1, 1, *kernel_dims)
+    conv.weight = nn.Parameter(weight)
     conv.bias = nn.Parameter(bias.detach() * scale + shift)
     return True
 

@@ -65,6 +65,32 @@ def test_monai_unet_folds_too() -> None:
 
 
 @pytest.mark.parametrize("spatial_dims", [2, 3])
+def test_monai_baselines_with_transposed_convs_fold(spatial_dims: int) -> None:
+    """MONAI's AttentionUnet (batch norm after transposed convs) and BasicUNet: the function is kept."""
+    from monai.networks.nets import AttentionUnet, BasicUNet
+
+    shape = (1, 1, 32, 48) if spatial_dims == 2 else (1, 1, 32, 32, 48)
+    for net in (
+        AttentionUnet(spatial_dims, 1, 2, channels=(4, 8, 16), strides=(2, 2)),
+        BasicUNet(spatial_dims, 1, 2, features=(4, 4, 8, 8, 16, 4)),
+    ):
+        net = randomize_batch_norms(net)
+        _assert_same_function(net, reparameterize(net), torch.randn(shape))
+
+
+@pytest.mark.parametrize("groups", [1, 2, 4])
+def test_batch_norm_folds_into_a_transposed_conv(groups: int) -> None:
+    """A transposed conv's weight is (C_in, C_out / groups, *k): the scale goes on the right axis per group."""
+    seq = torch.nn.Sequential(
+        torch.nn.ConvTranspose2d(8, 12, 3, stride=2, groups=groups, bias=groups == 2), torch.nn.BatchNorm2d(12)
+    )
+    seq = randomize_batch_norms(seq)
+    folded = reparameterize(seq)
+    assert not any(isinstance(m, _BatchNorm) for m in folded.modules())
+    _assert_same_function(seq, folded, torch.randn(2, 8, 7, 9))
+
+
+@pytest.mark.parametrize("spatial_dims", [2, 3])
 @pytest.mark.parametrize("groups", ["depthwise", "full"])
 def test_asymmetric_conv_merges_into_one_kernel_exactly(spatial_dims: int, groups: str) -> None:
     """Also at the borders and with dilation: the merged kernel sees the zero padding the chain saw."""
