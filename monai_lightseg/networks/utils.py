@@ -7,7 +7,15 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-__all__ = ["check_spatial_dims", "check_channels", "check_input_dims", "upsample_like", "interp_mode"]
+__all__ = [
+    "check_spatial_dims",
+    "check_channels",
+    "check_input_dims",
+    "check_stem_stride",
+    "stem_kernel_size",
+    "upsample_like",
+    "interp_mode",
+]
 
 
 def check_spatial_dims(spatial_dims: int, owner: str) -> None:
@@ -60,3 +68,15 @@ def upsample_like(x: torch.Tensor, ref: torch.Tensor, mode: str) -> torch.Tensor
     decoder resizes back to each skip's size, so nothing needs to be divisible by a power of two.
     """
     return F.interpolate(x, size=ref.shape[2:], mode=mode, align_corners=False)
+
+
+def check_stem_stride(stem_stride: int, owner: str) -> None:
+    """Raise ``ValueError`` unless ``stem_stride`` is 1, 2 or 4 (how far a network's stem downsamples)."""
+    if stem_stride not in (1, 2, 4) or isinstance(stem_stride, bool):
+        raise ValueError(f"{owner}: stem_stride must be 1, 2 or 4, got {stem_stride!r}.")
+
+
+def stem_kernel_size(stem_stride: int) -> int:
+    """Kernel of a strided stem conv: 3 for stride 1 or 2, 5 for stride 4 (the smallest odd kernel larger
+    than the stride, so every input pixel is seen and the output size is ``ceil(S / stride)``)."""
+    return 3 if stem_stride <= 2 else 5

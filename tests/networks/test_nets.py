@@ -21,7 +21,7 @@ def build(name: str, spatial_dims: int, variant: str = "tiny", **kwargs) -> torc
 
 
 @pytest.mark.parametrize("spatial_dims", [2, 3])
-@pytest.mark.parametrize("variant", ["tiny", "small", "base"])
+@pytest.mark.parametrize("variant", ["tiny", "small", "base", "fast"])
 @pytest.mark.parametrize("name", NETS)
 def test_eval_output_shape(name: str, variant: str, spatial_dims: int) -> None:
     net = build(name, spatial_dims, variant).eval()
@@ -136,6 +136,9 @@ def test_wrong_input_rank_raises(name: str) -> None:
         (LightU2Net, {"heights": (4, 3)}, "mid_channels and heights need one entry per level"),
         (LightU2Net, {"dilated_levels": 9}, "dilated_levels must be an integer in [0, 4]"),
         (LightU2Net, {"out_channels": -1}, "out_channels must hold positive integers"),
+        (LightU2Net, {"stem_stride": 3}, "stem_stride must be 1, 2 or 4"),
+        (EMISNet, {"stem_stride": 0}, "stem_stride must be 1, 2 or 4"),
+        (FeatureCompressionNet, {"stem_stride": 8}, "stem_stride must be 1, 2 or 4"),
     ],
 )
 def test_bad_arguments_raise_value_error(cls, kwargs: dict, message: str) -> None:
@@ -145,6 +148,6 @@ def test_bad_arguments_raise_value_error(cls, kwargs: dict, message: str) -> Non
     assert message in str(err.value)
 
 
-def test_every_net_has_three_variants() -> None:
+def test_every_net_has_four_variants() -> None:
     for name in NETS:
-        assert list_variants(name) == ["base", "small", "tiny"]
+        assert list_variants(name) == ["base", "fast", "small", "tiny"]

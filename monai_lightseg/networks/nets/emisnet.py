@@ -12,6 +12,7 @@ from monai_lightseg.networks.blocks.efam import EFAMBlock
 from monai_lightseg.networks.blocks.icm import ICMBlock
 from monai_lightseg.networks.blocks.lgfe import LGFEBlock
 from monai_lightseg.networks.blocks.side_outputs import SideOutputs
+from monai_lightseg.networks.blocks.strided_stem import strided_stem
 from monai_lightseg.networks.utils import (
     check_channels,
     check_input_dims,
@@ -42,6 +43,13 @@ class EMISNet(nn.Module):
     (the text's dilated 1x1 is a no-op); EFAM branches are depthwise 3^n; the "stage compute ratio" is
     ``encoder_depths``, weighted to the coarse levels where blocks are cheap.
 
+    Speed (issue 16): ``stem_stride=2`` (or 4) puts a strided conv stem (3^n, or 5^n for 4; norm, act;
+    ``in_channels -> channels[0]``) before the first LGFE stage, so every level runs at half (a quarter) the
+    resolution, and the logits are resized (linear interpolation) to the input size. Not in the seed, whose
+    first LGFE stage works on the input's full resolution; on a CPU that stage and the last decoder level
+    were where the time went (memory-bound depthwise and pointwise convs on 16 channels, docs/networks.md).
+    The default 1 is the seed's layout, which the shipped weights were trained with.
+
     Input: (N, in_channels, *S), any S (ceil-mode pooling, decoder resizes to each skip).
     Output: (N, out_channels, *S); in training mode with ``deep_supervision=True``:
     (N, len(channels), out_channels, *S), index 0 the main output, then decoder levels fine to coarse.
@@ -54,6 +62,7 @@ class EMISNet(nn.Module):
         num_icm: ICM blocks at the bottleneck.
         dilation, dilated_kernel_size: the LGFE context branch (seed text: dilation 7).
         efam_dilations: EFAM branches.
+        stem_stride: 1 (seed: no stem), 2 or 4 (a strided conv stem, see above).
         deep_supervision: return side outputs in training mode.
         act, norm, dropout, bias: activation (seed: GELU), normalisation (seed: batch), dropout at the
             bottleneck, conv bias.
@@ -65,6 +74,8 @@ class EMISNet(nn.Module):
         >>> EMISNet(3, 1, 3, channels=(8, 16, 32), encoder_depths=(1, 1, 1), dilation=2).eval()(
         ...     torch.zeros(1, 1, 32, 40, 36)).shape
         torch.Size([1, 3, 32, 40, 36])
+        >>> EMISNet(2, 3, 1, stem_stride=2).eval()(torch.zeros(1, 3, 255, 200)).shape
+        torch.Size([1, 1, 255, 200])
     """
 
     def __init__(
@@ -78,6 +89,7 @@ class EMISNet(nn.Module):
         dilation: int = 7,
         dilated_kernel_size: int = 3,
         efam_dilations: Sequence[int] = (1, 2, 3),
+        stem_stride: int = 1,
         deep_supervision: bool = False,
         act: tuple | str | None = "gelu",
         norm: tuple | str | None = "batch",
@@ -102,6 +114,7 @@ class EMISNet(nn.Module):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout!r}.")
         self.spatial_dims = spatial_dims
+        self.stem_stride = stem_stride
         self.deep_supervision = deep_supervision
         self.mode = interp_mode(spatial_dims)
 
@@ -117,10 +130,13 @@ class EMISNet(nn.Module):
                 bias=bias,
             )
 
+        self.stem, stem_channels = strided_stem(
+            spatial_dims, in_channels, channels[0], stem_stride, act, norm, bias, name
+        )
         self.pool = Pool[Pool.MAX, spatial_dims](kernel_size=2, stride=2, ceil_mode=True)
         stages = []
         for i, (width, depth) in enumerate(zip(channels, encoder_depths)):
-            cin = in_channels if i == 0 else channels[i - 1]
+            cin = stem_channels if i == 0 else channels[i - 1]
             stages.append(nn.Sequential(*[lgfe(cin if b == 0 else width, width) for b in range(depth)]))
         self.encoder = nn.ModuleList(stages)
         self.bottleneck = nn.Sequential(
@@ -138,7 +154,7 @@ class EMISNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input_dims(x, self.spatial_dims, "EMISNet")
         skips: list[torch.Tensor] = []
-        h = x
+        h = self.stem(x)
         for i, stage in enumerate(self.encoder):
             h = stage(h if i == 0 else self.pool(h))
             skips.append(h)
@@ -150,6 +166,8 @@ class EMISNet(nn.Module):
             h = layer(torch.cat([upsample_like(h, skip, self.mode), skip], dim=1))
             features.append(h)
         out = self.out_conv(self.efam(h))
+        if self.stem_stride > 1:
+            out = upsample_like(out, x, self.mode)
         if self.training and self.deep_supervision:
             coarse = features[:-1]
             fine_to_coarse: list[torch.Tensor] = []

@@ -37,6 +37,12 @@ class FeatureCompressionNet(nn.Module):
     interpolation), concatenate the skip, DCM. Head: 1^n conv to ``out_channels`` (raw logits; apply
     sigmoid or softmax outside).
 
+    Speed (issue 16): ``stem_stride=2`` (or 4) makes the BIR stem's first conv strided, as the seed's text
+    calls the stem the first downsampling; every level then runs at half (a quarter) the resolution and the
+    head's logits are resized (linear interpolation) to the input size. This is the largest single lever
+    on a CPU, where the seed net's time went into memory-bound work at full resolution (docs/networks.md).
+    The default 1 is the seed's layout, which the shipped weights were trained with.
+
     Input: (N, in_channels, *S), any S (pooling uses ceil mode and the decoder resizes to each skip, so
     no divisibility is needed; multiples of ``2 ** (len(channels) - 1)`` avoid interpolation).
     Output: (N, out_channels, *S); in training mode with ``deep_supervision=True``:
@@ -51,6 +57,7 @@ class FeatureCompressionNet(nn.Module):
         compression: DCM width divisor.
         attention_kernel: DCM spatial-attention kernel (seed: 7).
         bir_kernel: depthwise kernel of the stem (seed: 7).
+        stem_stride: downsampling of the stem, 1 (seed), 2 or 4 (see above).
         deep_supervision: return side outputs in training mode.
         act, norm, dropout, bias: activation, normalisation, dropout probability at the bottleneck, conv bias.
 
@@ -61,6 +68,8 @@ class FeatureCompressionNet(nn.Module):
         torch.Size([1, 1, 256, 256])
         >>> FeatureCompressionNet(3, 1, 3, channels=(8, 16, 32)).eval()(torch.zeros(1, 1, 32, 40, 36)).shape
         torch.Size([1, 3, 32, 40, 36])
+        >>> FeatureCompressionNet(2, 3, 1, stem_stride=2).eval()(torch.zeros(1, 3, 255, 200)).shape
+        torch.Size([1, 1, 255, 200])
     """
 
     def __init__(
@@ -73,6 +82,7 @@ class FeatureCompressionNet(nn.Module):
         compression: int = 6,
         attention_kernel: int = 7,
         bir_kernel: int = 7,
+        stem_stride: int = 1,
         deep_supervision: bool = False,
         act: tuple | str | None = "relu",
         norm: tuple | str | None = "batch",
@@ -96,8 +106,16 @@ class FeatureCompressionNet(nn.Module):
                 spatial_dims, cin, cout, dilations, compression, attention_kernel, act=act, norm=norm, bias=bias
             )
 
+        self.stem_stride = stem_stride
         self.stem = BIRBlock(
-            spatial_dims, in_channels, channels[0], kernel_size=bir_kernel, act=act, norm=norm, bias=bias
+            spatial_dims,
+            in_channels,
+            channels[0],
+            kernel_size=bir_kernel,
+            stride=stem_stride,
+            act=act,
+            norm=norm,
+            bias=bias,
         )
         self.pool = Pool[Pool.MAX, spatial_dims](kernel_size=2, stride=2, ceil_mode=True)
         self.encoder = nn.ModuleList([dcm(channels[i - 1], channels[i]) for i in range(1, len(channels))])
@@ -125,6 +143,8 @@ class FeatureCompressionNet(nn.Module):
             h = layer(torch.cat([upsample_like(h, skip, self.mode), skip], dim=1))
             features.append(h)
         out = self.head(h)
+        if self.stem_stride > 1:
+            out = upsample_like(out, x, self.mode)
         if self.training and self.deep_supervision:
             coarse_to_fine = features[:-1]
             fine_to_coarse: list[torch.Tensor] = []

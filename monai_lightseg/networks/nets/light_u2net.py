@@ -9,6 +9,7 @@ from monai.networks.layers.factories import Conv, Dropout, Pool
 from torch import nn
 
 from monai_lightseg.networks.blocks.rsu import RSU
+from monai_lightseg.networks.blocks.strided_stem import strided_stem
 from monai_lightseg.networks.utils import (
     check_channels,
     check_input_dims,
@@ -40,6 +41,13 @@ class LightU2Net(nn.Module):
     which at full resolution dominates the cost (about 50-85 M multiply-adds per top-row node at 16 channels
     and 256^2), so the top level is 12 wide and the coarse levels, cheap per pixel, carry the width.
 
+    Speed (issue 16): ``stem_stride=2`` (or 4) puts a strided conv stem (3^n, or 5^n for 4; norm, act;
+    ``in_channels -> channels[0]``) before X(0, 0), so the whole grid runs at half (a quarter) the
+    resolution; the fused output and side outputs are resized (linear interpolation) to the input size. Not
+    in the seed (U2-Net's top row works at full resolution), but the top row of nested RSU nodes was most of
+    this net's CPU time (docs/networks.md). The default 1 is the seed's layout, which the shipped weights were
+    trained with.
+
     Input: (N, in_channels, *S), any S (ceil-mode pooling, resize-to-skip upsampling).
     Output: (N, out_channels, *S); in training mode with ``deep_supervision=True``:
     (N, len(channels), out_channels, *S): index 0 the fused output, then the side outputs X(0, 1..L-1).
@@ -52,6 +60,7 @@ class LightU2Net(nn.Module):
         heights: RSU height per level (>= 2).
         dilated_levels: how many of the deepest levels use RSU-F.
         kernel_sizes: of the multi-scale asymmetric convs.
+        stem_stride: 1 (seed: no stem), 2 or 4 (a strided conv stem, see above).
         deep_supervision: return side outputs in training mode.
         act, norm, dropout, bias: activation, normalisation, dropout at the deepest node, conv bias.
 
@@ -62,6 +71,8 @@ class LightU2Net(nn.Module):
         >>> LightU2Net(3, 1, 3, channels=(8, 16, 32), mid_channels=(4, 8, 16), heights=(3, 3, 2)).eval()(
         ...     torch.zeros(1, 1, 32, 40, 36)).shape
         torch.Size([1, 3, 32, 40, 36])
+        >>> LightU2Net(2, 3, 1, stem_stride=2).eval()(torch.zeros(1, 3, 255, 200)).shape
+        torch.Size([1, 1, 255, 200])
     """
 
     def __init__(
@@ -74,6 +85,7 @@ class LightU2Net(nn.Module):
         heights: Sequence[int] = (5, 4, 3, 3),
         dilated_levels: int = 1,
         kernel_sizes: Sequence[int] = (3, 5, 7),
+        stem_stride: int = 1,
         deep_supervision: bool = True,
         act: tuple | str | None = "relu",
         norm: tuple | str | None = "batch",
@@ -104,6 +116,7 @@ class LightU2Net(nn.Module):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout!r}.")
         self.spatial_dims = spatial_dims
+        self.stem_stride = stem_stride
         self.deep_supervision = deep_supervision
         self.mode = interp_mode(spatial_dims)
 
@@ -121,8 +134,11 @@ class LightU2Net(nn.Module):
                 bias=bias,
             )
 
+        self.stem, stem_channels = strided_stem(
+            spatial_dims, in_channels, channels[0], stem_stride, act, norm, bias, name
+        )
         self.pool = Pool[Pool.MAX, spatial_dims](kernel_size=2, stride=2, ceil_mode=True)
-        self.encoder = nn.ModuleList([node(i, in_channels if i == 0 else channels[i - 1]) for i in range(levels)])
+        self.encoder = nn.ModuleList([node(i, stem_channels if i == 0 else channels[i - 1]) for i in range(levels)])
         self.dropout = Dropout[Dropout.DROPOUT, spatial_dims](dropout)
         # nested nodes in computation order: column j = 1..L-1, then level i = 0..L-1-j
         node_level, nested = [], []
@@ -140,7 +156,7 @@ class LightU2Net(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input_dims(x, self.spatial_dims, "LightU2Net")
         grid: list[list[torch.Tensor]] = []
-        h = x
+        h = self.stem(x)
         for i, layer in enumerate(self.encoder):
             h = layer(h if i == 0 else self.pool(h))
             grid.append([h])
@@ -156,6 +172,13 @@ class LightU2Net(nn.Module):
         for j, head in enumerate(self.side_heads):
             sides.append(head(grid[0][j + 1]))
         out = self.fuse(torch.cat(sides, dim=1))
+        if self.stem_stride > 1:
+            out = upsample_like(out, x, self.mode)
         if self.training and self.deep_supervision:
+            if self.stem_stride > 1:
+                resized: list[torch.Tensor] = []
+                for side in sides:
+                    resized.append(upsample_like(side, x, self.mode))
+                sides = resized
             return torch.stack([out] + sides, dim=1)
         return out
