@@ -173,8 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the network as trained (default: as the bundle says; its batch norms folded for speed)",
     )  # fmt: skip
     seg.add_argument(
-        "--runtime", choices=["eager", "onnxruntime"], default=None,
-        help="how the network runs: PyTorch or ONNX Runtime on the CPU (default: the bundle's runtime, eager)",
+        "--runtime", choices=["eager", "torchscript", "onnxruntime"], default=None,
+        help="how the network runs: PyTorch eager, TorchScript, or ONNX Runtime on the CPU "
+        "(default: the bundle's runtime, eager)",
     )  # fmt: skip
     seg.add_argument(
         "--pacs-filter",

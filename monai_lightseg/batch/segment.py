@@ -57,7 +57,7 @@ class BatchOptions:
     pacs_filters: dict[str, str] = field(default_factory=dict)
     store: bool = True
     reparameterize: bool | None = None  # None: as the bundle's inference.json says
-    runtime: str | None = None  # "eager" or "onnxruntime"; None: as the bundle's inference.json says
+    runtime: str | None = None  # "eager", "torchscript" or "onnxruntime"; None: as the bundle's inference.json says
 
 
 def select_part(items: list[StudyItem], num_parts: int, part_id: int) -> list[StudyItem]:

@@ -47,8 +47,9 @@ class BundleSegmenter:
         bundle_dir: the bundle folder (``configs/inference.json``, ``configs/metadata.json``, ``models/model.pt``).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default: the bundle's own choice (CUDA when present).
         reparameterize: True or False overrides the bundle's ``reparameterize`` setting (default: absent = False).
-        runtime: ``"eager"`` or ``"onnxruntime"`` (:mod:`monai_lightseg.inference.runtimes`; ONNX Runtime runs on
-            the CPU and always folds); default: the bundle's ``runtime`` setting, else eager.
+        runtime: ``"eager"``, ``"torchscript"`` or ``"onnxruntime"`` (:mod:`monai_lightseg.inference.runtimes`;
+            the last two always fold, ONNX Runtime runs on the CPU); default: the bundle's ``runtime`` setting, else
+            eager.
     """
 
     def __init__(

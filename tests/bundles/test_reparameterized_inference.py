@@ -39,3 +39,29 @@ def test_handler_folds_after_the_weights_are_loaded_and_can_be_switched_off() ->
         engine.run([0], max_epochs=1)
         assert loaded["first"] is False  # a handler attached before (the CheckpointLoader) saw the network unfolded
         assert is_reparameterized(engine.network) is enabled
+
+
+def test_bundle_run_with_the_torchscript_runtime_writes_the_eager_masks(scratch_bundle, tmp_path) -> None:
+    """``python -m monai.bundle run ... --runtime torchscript``: the evaluator's network becomes the scripted,
+    frozen folded network, and the masks it writes are those of the default (eager) run."""
+    from monai.bundle import run
+    from PIL import Image
+
+    root = scratch_bundle("polyp_endoscopy_feature_compression_net_segmentation")
+    ensure_weights(root)
+    outs = {}
+    for runtime in ("eager", "torchscript"):
+        outs[runtime] = tmp_path / runtime
+        run(
+            config_file=str(root / "configs/inference.json"),
+            bundle_root=str(root),
+            dataset_dir=str(root / "sample_data" / "images"),
+            output_dir=str(outs[runtime]),
+            runtime=runtime,
+        )
+    masks = sorted(p.name for p in outs["eager"].glob("*.png") if not p.stem.endswith("_overlay"))
+    assert masks
+    for name in masks:
+        a = np.asarray(Image.open(outs["eager"] / name))
+        b = np.asarray(Image.open(outs["torchscript"] / name))
+        assert np.count_nonzero(a != b) <= 1e-4 * a.size, name

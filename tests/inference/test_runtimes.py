@@ -1,4 +1,4 @@
-"""Inference runtimes: the folded network on PyTorch or on ONNX Runtime gives the eager network's output."""
+"""Inference runtimes: the folded network on PyTorch, TorchScript or ONNX Runtime gives the eager network's output."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from monai_lightseg.networks import create_net, is_reparameterized
 from tests.bundles.conftest import copy_bundle, ensure_weights
 from tests.networks.test_reparameterize import randomize_batch_norms
 
-pytest.importorskip("onnxruntime")
+needs_onnxruntime = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("onnxruntime") is None, reason="onnxruntime is not installed"
+)
 
 
 def test_eager_runtime_is_the_folded_network_and_unknown_runtimes_are_named() -> None:
@@ -21,6 +23,24 @@ def test_eager_runtime_is_the_folded_network_and_unknown_runtimes_are_named() ->
         deploy(net, "tensorrt")
 
 
+@pytest.mark.parametrize("variant", ["tiny", "fast"])
+@pytest.mark.parametrize(("name", "spatial_dims"), [("light_u2net", 2), ("emisnet", 2), ("feature_compression_net", 3)])
+def test_torchscript_matches_eager(name: str, spatial_dims: int, variant: str) -> None:
+    """Within 1e-4 x max(1, max |logit|), for two input sizes (scripting, unlike tracing, keeps every size)."""
+    net = randomize_batch_norms(create_net(name, variant, spatial_dims=spatial_dims, in_channels=3, out_channels=2))
+    runtime = deploy(net, "torchscript")
+    assert isinstance(runtime, torch.jit.ScriptModule)
+    shapes = [(2, 3, 48, 40), (1, 3, 37, 29)] if spatial_dims == 2 else [(1, 3, 24, 16, 20), (1, 3, 13, 17, 11)]
+    for shape in shapes:
+        x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            expected = net.eval()(x)
+            got = runtime(x)
+        assert got.shape == expected.shape
+        assert float((got - expected).abs().max()) <= 1e-4 * max(1.0, float(expected.abs().max()))
+
+
+@needs_onnxruntime
 @pytest.mark.parametrize(("name", "spatial_dims"), [("light_u2net", 2), ("emisnet", 2), ("feature_compression_net", 3)])
 def test_onnxruntime_matches_eager(name: str, spatial_dims: int) -> None:
     """Within 1e-4 x max(1, max |logit|); one export per input shape, reused."""
@@ -42,15 +62,19 @@ def test_onnxruntime_matches_eager(name: str, spatial_dims: int) -> None:
 
 
 @pytest.mark.slow
-def test_bundle_segmenter_on_onnxruntime_gives_the_eager_masks(tmp_path) -> None:
-    """The polyp FeatureCompressionNet bundle's shipped samples through ONNX Runtime: the same masks as eager
+@pytest.mark.parametrize(
+    ("runtime", "kind"),
+    [("torchscript", torch.jit.ScriptModule), pytest.param("onnxruntime", OnnxRuntimeNetwork, marks=needs_onnxruntime)],
+)
+def test_bundle_segmenter_runtimes_give_the_eager_masks(tmp_path, runtime: str, kind: type) -> None:
+    """The polyp FeatureCompressionNet bundle's shipped samples through each runtime: the same masks as eager
     PyTorch, up to pixels whose probability is within rounding of the threshold (none expected; at most 1e-4)."""
     root = copy_bundle("polyp_endoscopy_feature_compression_net_segmentation", tmp_path)
     ensure_weights(root)
     eager = BundleSegmenter(root, device="cpu")
-    onnx = BundleSegmenter(root, device="cpu", runtime="onnxruntime")
-    assert isinstance(onnx.network, OnnxRuntimeNetwork) and onnx.runtime == "onnxruntime"
+    other = BundleSegmenter(root, device="cpu", runtime=runtime)
+    assert isinstance(other.network, kind) and other.runtime == runtime
     for sample in sorted((root / "sample_data" / "images").iterdir()):
-        a, b = eager(sample), onnx(sample)
+        a, b = eager(sample), other(sample)
         assert a.shape == b.shape and a.any()
         assert np.count_nonzero(a != b) <= 1e-4 * a.size, sample.name
