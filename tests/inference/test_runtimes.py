@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from monai_lightseg.inference import BundleSegmenter, OnnxRuntimeNetwork, deploy
+from monai_lightseg.inference.runtimes import to_preferred_memory_format
 from monai_lightseg.networks import create_net, is_reparameterized
 from tests.bundles.conftest import copy_bundle, ensure_weights
 from tests.networks.test_reparameterize import randomize_batch_norms
@@ -21,6 +22,27 @@ def test_eager_runtime_is_the_folded_network_and_unknown_runtimes_are_named() ->
     assert is_reparameterized(deploy(net, "eager"))
     with pytest.raises(ValueError, match="unknown runtime 'tensorrt'"):
         deploy(net, "tensorrt")
+
+
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+def test_channels_last_only_for_networks_with_depthwise_convs(spatial_dims: int) -> None:
+    """The seed nets go channels-last (same output to rounding); MONAI's UNet (dense convs only) stays as it is."""
+    from monai.networks.nets import UNet
+
+    fmt = torch.channels_last if spatial_dims == 2 else torch.channels_last_3d
+    shape = (1, 3, 40, 36) if spatial_dims == 2 else (1, 3, 16, 20, 12)
+    net = randomize_batch_norms(create_net("emisnet", "fast", spatial_dims=spatial_dims, in_channels=3,
+                                           out_channels=2)).eval()  # fmt: skip
+    deployed = deploy(net, "eager")
+    conv = next(m for m in deployed.modules() if isinstance(m, torch.nn.modules.conv._ConvNd))
+    assert conv.weight.is_contiguous(memory_format=fmt) and not conv.weight.is_contiguous()
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected, got = net(x), deployed(x)
+    assert float((got - expected).abs().max()) <= 1e-4 * max(1.0, float(expected.abs().max()))
+    unet = UNet(spatial_dims, 3, 2, channels=(4, 8, 16), strides=(2, 2)).eval()
+    kept = to_preferred_memory_format(unet)
+    assert all(p.is_contiguous() for p in kept.parameters())
 
 
 @pytest.mark.parametrize("variant", ["tiny", "fast"])
