@@ -60,16 +60,20 @@ def test_the_stem_shrinks_the_internal_grid(name: str) -> None:
 def test_the_fast_variant_is_much_faster_than_base(name: str) -> None:
     """Timed by the clock, interleaved in one process so that machine load falls on both alike; measured ratio
     on the project's 2-core machine is 0.1-0.25 (docs/networks.md), the bound leaves room for a busy CI."""
-    torch.set_num_threads(1)
-    fast = create_net(name, "fast", spatial_dims=2, in_channels=3, out_channels=1).eval()
-    base = create_net(name, "base", spatial_dims=2, in_channels=3, out_channels=1).eval()
-    x = torch.randn(1, 3, 128, 128)
-    times: dict[str, list[float]] = {"fast": [], "base": []}
-    with torch.no_grad():
-        fast(x), base(x)
-        for _ in range(5):
-            for key, net in (("fast", fast), ("base", base)):
-                start = time.perf_counter()
-                net(x)
-                times[key].append(time.perf_counter() - start)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one core each, whatever else the machine runs; restored for the next tests
+    try:
+        fast = create_net(name, "fast", spatial_dims=2, in_channels=3, out_channels=1).eval()
+        base = create_net(name, "base", spatial_dims=2, in_channels=3, out_channels=1).eval()
+        x = torch.randn(1, 3, 128, 128)
+        times: dict[str, list[float]] = {"fast": [], "base": []}
+        with torch.no_grad():
+            fast(x), base(x)
+            for _ in range(5):
+                for key, net in (("fast", fast), ("base", base)):
+                    start = time.perf_counter()
+                    net(x)
+                    times[key].append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
     assert statistics.median(times["fast"]) < 0.6 * statistics.median(times["base"])
