@@ -2,10 +2,10 @@
 
 All start from :func:`monai_lightseg.networks.reparameterize` of the loaded network (same function, fewer ops).
 ``torchscript`` scripts that, freezes it (weights become constants) and lets TorchScript fuse what it can
-(``torch.jit.optimize_for_inference``): 10-20 % off the fast variants' eager latency on 2 CPU threads, on any
-device. ``onnxruntime`` exports that with ``torch.onnx.export(dynamo=True)`` and runs it on ONNX Runtime's CPU execution
-provider; the export is made once per input shape (a sliding window calls with one or two shapes) and kept in
-memory. Install: ``pip install 'monai_lightseg[onnx]'``.
+(``torch.jit.optimize_for_inference``): 4-24 % off the folded latency in 2D on 2 CPU threads (more for dense 3D
+convs), on CPU or CUDA. ``onnxruntime`` exports that with ``torch.onnx.export(dynamo=True)`` and runs it on ONNX
+Runtime's CPU execution provider; the export is made once per input shape (a sliding window calls with one or two
+shapes) and kept in memory. Install: ``pip install 'monai_lightseg[onnx]'``.
 """
 
 from __future__ import annotations
@@ -100,9 +100,7 @@ def to_preferred_memory_format(network: nn.Module) -> nn.Module:
     Measured at inference, folded, 2 threads, 1x3x256x256 (``benchmarks/benchmark_compile.py``): the seed nets'
     layouts 30-49 % faster, the fast variants 14-37 %; MONAI's UNet (dense convs only) 2 % slower, so a network
     without depthwise convs is left alone. In 3D (hippocampus window, one exploratory run) the fast settings gained
-    up to 11 % and EMISNet's seed layout 48 %. The output's values are unchanged up to float summation order (any
-    caller reading it as a plain
-    tensor is unaffected).
+    up to 11 % and EMISNet's seed layout 48 %. The output's values are unchanged up to float summation order.
     """
     convs = [m for m in network.modules() if isinstance(m, nn.modules.conv._ConvNd)]
     depthwise = any(c.groups > 1 and c.groups == c.in_channels for c in convs)

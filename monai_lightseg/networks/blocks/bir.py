@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import torch
-from monai.networks.blocks import Convolution
 from torch import nn
 
 from monai_lightseg.networks.blocks.depthwise_separable import DepthwiseSeparableConv
-from monai_lightseg.networks.utils import check_channels, check_spatial_dims, check_stem_stride, stem_kernel_size
+from monai_lightseg.networks.blocks.strided_stem import stem_conv
+from monai_lightseg.networks.utils import check_channels, check_spatial_dims
 
 __all__ = ["BIRBlock"]
 
@@ -53,17 +53,7 @@ class BIRBlock(nn.Module):
         super().__init__()
         check_spatial_dims(spatial_dims, type(self).__name__)
         check_channels(type(self).__name__, in_channels=in_channels, out_channels=out_channels)
-        check_stem_stride(stride, type(self).__name__)
-        self.conv = Convolution(
-            spatial_dims,
-            in_channels,
-            out_channels,
-            kernel_size=stem_kernel_size(stride),
-            strides=stride,
-            act=act,
-            norm=norm,
-            bias=bias,
-        )
+        self.conv = stem_conv(spatial_dims, in_channels, out_channels, stride, act, norm, bias, type(self).__name__)
         self.separable = DepthwiseSeparableConv(
             spatial_dims, out_channels, out_channels, kernel_size=kernel_size, act=act, norm=norm, bias=bias
         )

@@ -7,7 +7,39 @@ from torch import nn
 
 from monai_lightseg.networks.utils import check_stem_stride, stem_kernel_size
 
-__all__ = ["strided_stem"]
+__all__ = ["stem_conv", "strided_stem"]
+
+
+def stem_conv(
+    spatial_dims: int,
+    in_channels: int,
+    out_channels: int,
+    stride: int,
+    act: tuple | str | None,
+    norm: tuple | str | None,
+    bias: bool,
+    owner: str,
+) -> Convolution:
+    """A conv with norm and act whose kernel suits its stride: 3^n for stride 1 or 2, 5^n for 4 (every input pixel
+    is seen; output ``ceil(S / stride)``). ``stride`` must be 1, 2 or 4 (``owner`` names the caller in the error).
+
+    Examples::
+
+        >>> import torch
+        >>> stem_conv(2, 3, 8, 4, "relu", "batch", False, "Net")(torch.zeros(1, 3, 65, 64)).shape
+        torch.Size([1, 8, 17, 16])
+    """
+    check_stem_stride(stride, owner)
+    return Convolution(
+        spatial_dims,
+        in_channels,
+        out_channels,
+        kernel_size=stem_kernel_size(stride),
+        strides=stride,
+        act=act,
+        norm=norm,
+        bias=bias,
+    )
 
 
 def strided_stem(
@@ -37,14 +69,4 @@ def strided_stem(
     check_stem_stride(stride, owner)
     if stride == 1:
         return nn.Identity(), in_channels
-    stem = Convolution(
-        spatial_dims,
-        in_channels,
-        out_channels,
-        kernel_size=stem_kernel_size(stride),
-        strides=stride,
-        act=act,
-        norm=norm,
-        bias=bias,
-    )
-    return stem, out_channels
+    return stem_conv(spatial_dims, in_channels, out_channels, stride, act, norm, bias, owner), out_channels
