@@ -9,7 +9,7 @@
 # two chains side by side on two cores (the networks' many small ops gain little from a second thread).
 # bundles/*/models/ is git-ignored so that mid-training files are never swept into a commit by `git add -A`:
 # when a session stops, commit the newest checkpoint, model.pt, model.best.json and the logs with `git add -f`;
-# when a run finishes, run scripts/report_<task>_results.py and commit its outputs (no checkpoint needed).
+# when a run finishes, run scripts/report_results.py --task <task> and commit its outputs (no checkpoint needed).
 # Wall time in training_log.csv is cumulative over resumed runs and includes any pause of the process.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -4,7 +4,6 @@ resume, inference at the original size, metrics restricted to the field of view.
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -19,28 +18,6 @@ BUNDLE = BUNDLES_DIR / NAME
 SAMPLES = {"synthetic_1": (190, 200), "synthetic_2": (240, 224)}  # (width, height)
 SHORT_TRAIN = {"max_steps": 2, "epoch_length": 1, "val_interval": 1, "batch_size": 1, "num_workers": 0, "cache_rate": 0}
 SHARED_DRIVE = REPO.parent / "shared" / "data" / "drive"
-
-
-def _generator():
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        import make_vessel_bundle
-    finally:
-        sys.path.pop(0)
-    return make_vessel_bundle
-
-
-def test_committed_configs_and_samples_match_the_generator(tmp_path) -> None:
-    generator = _generator()
-    for path in generator.generate(tmp_path, data_root=None):
-        committed = BUNDLES_DIR / path.relative_to(tmp_path)
-        assert committed.read_text() == path.read_text(), f"{committed} differs: run scripts/make_vessel_bundle.py"
-    generator.write_samples(tmp_path / "samples")
-    for sub in ("images", "masks", "fov"):
-        for stem in SAMPLES:
-            drawn = np.asarray(Image.open(tmp_path / "samples" / sub / f"{stem}.png"))
-            for shipped in (REPO / "samples" / "vessels", BUNDLE / "sample_data"):
-                assert np.array_equal(np.asarray(Image.open(shipped / sub / f"{stem}.png")), drawn), (shipped, sub)
 
 
 def test_synthetic_samples_look_like_fundus_images() -> None:
