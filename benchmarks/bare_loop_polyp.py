@@ -7,6 +7,12 @@ memory, 2 threads. Training: the polyp bundles' training split (Kvasir-SEG train
 sequences); validation: their validation split (frames never trained on, CVC-ClinicDB by sequence), resized to
 224x224 like training, Dice per frame (an empty prediction on a frame with a polyp counts 0), mean per dataset.
 
+Ablation switches (issue 17's recipe choices, each a short run on the validation split): ``--loss`` (DiceCE or
+seed B's BCE + Dice + MS-SSIM), ``--zoom`` (scale augmentation: a random square crop of 60-100 % of the frame's
+side, resized back to the training size), ``--size`` (training and validation resolution) and ``--cosine``
+(cosine learning-rate decay over the budget). The final validation also reports the same weights with
+post-processing (components below 0.1 % of the frame dropped) and with flip test-time augmentation.
+
 Usage::
 
     python benchmarks/bare_loop_polyp.py --minutes 10 --networks feature_compression_net_fast monai_unet \
@@ -26,31 +32,52 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from roster import REPO, build  # noqa: E402
 
-SIZE = 224
 
-
-def load(items: list[dict], data: Path):
+def load(items: list[dict], data: Path, size: int):
     import torch
     from PIL import Image
 
     images, masks, datasets = [], [], []
     for item in items:
-        image = Image.open(data / item["image"]).convert("RGB").resize((SIZE, SIZE), Image.BILINEAR)
-        mask = Image.open(data / item["label"]).convert("L").resize((SIZE, SIZE), Image.NEAREST)
+        image = Image.open(data / item["image"]).convert("RGB").resize((size, size), Image.BILINEAR)
+        mask = Image.open(data / item["label"]).convert("L").resize((size, size), Image.NEAREST)
         images.append(np.asarray(image, dtype=np.float32).transpose(2, 0, 1) / 255.0)
         masks.append((np.asarray(mask) > 127).astype(np.float32)[None])
         datasets.append(item.get("dataset", ""))
     return torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(masks)), datasets
 
 
-def evaluate(net, images, masks, datasets) -> dict:
+def drop_specks(pred, min_fraction: float = 0.001):
+    """``pred`` (N, 1, H, W) in {0, 1} with connected components smaller than ``min_fraction`` of the frame
+    removed (MONAI's ``RemoveSmallObjects``, 8-connectivity: what the bundles' post-processing runs)."""
+    import warnings
+
+    import torch
+    from monai.transforms import RemoveSmallObjects
+
+    drop = RemoveSmallObjects(min_size=max(1, int(min_fraction * pred[0, 0].numel())), connectivity=2)
+    with warnings.catch_warnings():  # MONAI 1.6 passes scikit-image 0.26 a deprecated positional min_size
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.stack([drop(p) for p in pred])
+
+
+def evaluate(net, images, masks, datasets, mode: str = "plain") -> dict:
+    """Mean Dice per dataset; ``mode``: ``plain``, ``specks`` (post-processed) or ``tta`` (mean logit over the
+    identity and the two flips)."""
     import torch
 
     net.eval()
     dice = []
     with torch.no_grad():
         for i in range(0, len(images), 16):
-            pred = (net(images[i : i + 16]) > 0).float()
+            x = images[i : i + 16]
+            logit = net(x)
+            if mode == "tta":
+                logit = (logit + net(x.flip(3)).flip(3) + net(x.flip(2)).flip(2)) / 3
+            pred = (logit > 0).float()
+            if mode == "specks":
+                pred = drop_specks(pred)
             gt = masks[i : i + 16]
             inter = (pred * gt).flatten(1).sum(1)
             total = pred.flatten(1).sum(1) + gt.flatten(1).sum(1)
@@ -62,21 +89,45 @@ def evaluate(net, images, masks, datasets) -> dict:
     return out
 
 
-def train(entry: str, minutes: float, data, seed: int) -> dict:
+def zoom(x, y, generator):
+    """A random square crop of 60-100 % of the side at a random place, resized back (bilinear image, nearest
+    mask): the polyps of a batch appear up to 1.7x larger."""
+    import torch
+    import torch.nn.functional as F
+
+    size = x.shape[-1]
+    side = int(size * float(0.6 + 0.4 * torch.rand(1, generator=generator)))
+    top, left = (int(torch.randint(0, size - side + 1, (1,), generator=generator)) for _ in range(2))
+    x, y = x[..., top : top + side, left : left + side], y[..., top : top + side, left : left + side]
+    return F.interpolate(x, size, mode="bilinear", align_corners=False), F.interpolate(y, size, mode="nearest")
+
+
+def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece", scale_aug: bool = False,
+          cosine: bool = False, max_steps: int | None = None) -> dict:  # fmt: skip
+    """Train ``entry`` for ``minutes`` of wall time, or ``max_steps`` steps when given (a budget that other work
+    on the machine cannot shrink: what the ablations use); validation Dice at each quarter of the budget."""
     import torch
     from monai.losses import DiceCELoss
+
+    from monai_lightseg.losses import BceDiceMsSsimLoss
 
     torch.manual_seed(seed)
     (xt, yt, _), (xv, yv, dv) = data
     net = build(entry, "2d").train()
-    loss_fn = DiceCELoss(sigmoid=True)
+    loss_fn = DiceCELoss(sigmoid=True) if loss_name == "dicece" else BceDiceMsSsimLoss(2)
     optimizer = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(seed)
     curve, steps, start = [], 0, time.perf_counter()
-    next_eval = 60.0 * minutes / 4
-    while time.perf_counter() - start < 60.0 * minutes:
+
+    def progress() -> float:
+        return steps / max_steps if max_steps else (time.perf_counter() - start) / (60.0 * minutes)
+
+    next_eval = 0.25
+    while progress() < 1.0:
         idx = torch.randint(0, len(xt), (8,), generator=generator)
         x, y = xt[idx], yt[idx]
+        if scale_aug:
+            x, y = zoom(x, y, generator)
         if torch.rand(1, generator=generator) < 0.5:
             x, y = x.flip(3), y.flip(3)
         if torch.rand(1, generator=generator) < 0.5:
@@ -90,15 +141,20 @@ def train(entry: str, minutes: float, data, seed: int) -> dict:
             loss = loss_fn(out, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if cosine:  # over the budget, whichever kind it is
+            optimizer.param_groups[0]["lr"] = 2e-3 * 0.5 * (1 + np.cos(np.pi * min(1.0, progress())))
         optimizer.step()
         steps += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= next_eval:
+        if progress() >= next_eval and next_eval < 1.0:
+            elapsed = time.perf_counter() - start
             curve.append({"minutes": elapsed / 60, "steps": steps, "dice": evaluate(net, xv, yv, dv)})
-            next_eval += 60.0 * minutes / 4
+            next_eval += 0.25
+    minutes = (time.perf_counter() - start) / 60
     final = evaluate(net, xv, yv, dv)
-    return {"network": entry, "minutes": minutes, "steps": steps, "epochs": steps * 8 / len(xt),
-            "validation_dice": final, "curve": curve}  # fmt: skip
+    options = {"loss": loss_name, "scale_aug": scale_aug, "cosine": cosine}
+    return {"network": entry, **options, "minutes": minutes, "steps": steps, "epochs": steps * 8 / len(xt),
+            "validation_dice": final, "validation_dice_specks_dropped": evaluate(net, xv, yv, dv, "specks"),
+            "validation_dice_flip_tta": evaluate(net, xv, yv, dv, "tta"), "curve": curve}  # fmt: skip
 
 
 def main() -> int:
@@ -106,24 +162,31 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--networks", nargs="+", default=["feature_compression_net_fast", "monai_unet"])
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--steps", type=int, default=None, help="a step budget instead of --minutes")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--size", type=int, default=224, help="frames resized to size x size")
+    parser.add_argument("--loss", choices=["dicece", "bce_dice_msssim"], default="dicece")
+    parser.add_argument("--zoom", action="store_true", help="scale augmentation (random crops resized back)")
+    parser.add_argument("--cosine", action="store_true", help="cosine learning-rate decay over the budget")
     args = parser.parse_args()
 
     import torch
 
     torch.set_num_threads(args.threads)
     datalist = json.loads((REPO / "bundles/polyp_endoscopy_unet_segmentation/configs/datalist.json").read_text())
-    data = (load(datalist["training"], args.data), load(datalist["validation"], args.data))
+    data = (load(datalist["training"], args.data, args.size), load(datalist["validation"], args.data, args.size))
     results = []
     for entry in args.networks:
-        r = train(entry, args.minutes, data, args.seed)
+        r = train(entry, args.minutes, data, args.seed, args.loss, args.zoom, args.cosine, args.steps)
         results.append(r)
-        print(f"{entry}: {r['steps']} steps ({r['epochs']:.1f} epochs) in {args.minutes} min, validation Dice "
-              + ", ".join(f"{k} {v:.3f}" for k, v in r["validation_dice"].items()), flush=True)  # fmt: skip
+        print(f"{entry}: {r['steps']} steps ({r['epochs']:.1f} epochs) in {r['minutes']:.1f} min, validation Dice "
+              + ", ".join(f"{k} {v:.3f}" for k, v in r["validation_dice"].items())
+              + f"; specks dropped {r['validation_dice_specks_dropped']['all']:.3f}"
+              + f"; flip TTA {r['validation_dice_flip_tta']['all']:.3f}", flush=True)  # fmt: skip
     if args.out:
-        meta = {"torch": torch.__version__, "threads": args.threads, "size": SIZE, "command": " ".join(sys.argv)}
+        meta = {"torch": torch.__version__, "threads": args.threads, "size": args.size, "command": " ".join(sys.argv)}
         args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=4) + "\n")
     return 0
 

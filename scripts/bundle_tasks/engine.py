@@ -188,8 +188,9 @@ class Task:
         return f"$monai_lightseg.data.bundle_datalist(@dataset_dir, @datalist_file, '{split}')"
 
     inference_datalist = "$monai_lightseg.data.build_datalist(@dataset_dir)"
-    #: extra top-level keys of inference.json (user-facing options)
+    #: extra top-level keys of inference.json (user-facing options) and of train.json
     inference_options: dict = {}
+    train_options: dict = {}
 
     def load(self, keys: list[str]) -> list[dict]:
         """Loading and normalisation of ``keys`` (``image``, ``label``...), shared by every config."""
@@ -211,8 +212,9 @@ class Task:
     def inference_postprocessing(self) -> list[dict]:
         raise NotImplementedError
 
-    def metric_postprocessing(self) -> list[dict]:
-        """Evaluation's and validation's: the prediction (and label) in the form the metrics take."""
+    def metric_postprocessing(self, preprocessing: str = "@preprocessing") -> list[dict]:
+        """Evaluation's and validation's: the prediction (and label) in the form the metrics take.
+        ``preprocessing``: reference to the preprocessing that made the item (for ``Invertd``)."""
         return binarize_pred()
 
     #: options of monai_lightseg.handlers.SegmentationReport in evaluate.json
@@ -344,6 +346,7 @@ def train_config(task: Task, spec: dict) -> dict:
         "val_roi_size": task.val_roi,
         "num_workers": task.recipe.get("num_workers", 2),
         "cache_rate": 1.0,
+        **task.train_options,
         "network_def": task.network_def(spec),
         # channels-last layout: the same arithmetic, but oneDNN's depthwise-convolution backward is much faster in it
         # on CPU (a seed net's training step: 1.2-1.8x); the 3D bundles use torch.channels_last_3d
@@ -457,7 +460,10 @@ def train_config(task: Task, spec: dict) -> dict:
                 "num_workers": 0,
             },
             "inferer": sliding_window("@val_roi_size", task.val_sw_batch_size),
-            "postprocessing": {"_target_": "Compose", "transforms": task.metric_postprocessing()},
+            "postprocessing": {
+                "_target_": "Compose",
+                "transforms": task.metric_postprocessing("@validate#preprocessing"),
+            },
             "handlers": [
                 {"_target_": "StatsHandler", "iteration_log": False},
                 {

@@ -138,7 +138,7 @@ class HippocampusTask(Task):
             {"_target_": "EnsureTyped", "keys": ["image", "label"]},
         ]
 
-    def metric_postprocessing(self) -> list[dict]:
+    def metric_postprocessing(self, preprocessing: str = "@preprocessing") -> list[dict]:
         """Softmax, argmax; prediction and label both one-hot over the three classes."""
         return [
             {"_target_": "Activationsd", "keys": "pred", "softmax": True},

@@ -37,25 +37,43 @@ research and education only and are not a medical device.
 """
 
 
+#: the scale rule: every frame is resized so that its longer side is this many pixels before the network sees it,
+#: and the mask is resized back. Polyps then appear at one scale whatever the endoscope's resolution (a full-HD
+#: frame shows the same field of view as a 352x352 Kvasir-SEG frame, with 3-5x more pixels per polyp).
+FRAME_SIZE = 256
+#: training budget, identical for the four networks: epochs over the 1160 training frames, batch 8
+EPOCHS = 100
+BATCH_SIZE = 8
+#: post-processing: connected components smaller than this (pixels at the frame size, 0.1 % of 256^2) are dropped
+MIN_POLYP_AREA = 64
+
+
 class PolypTask(Task):
     name = "polyp"
     prefix = "polyp_endoscopy"
+    #: the seed nets in their ``fast`` setting (issue 16: the stem downsamples by 4; LightU2Net also narrower and
+    #: shallower), the settings chosen by the clock; the baseline UNet as before
     networks = {
         "polyp_endoscopy_emisnet_segmentation": {
             "target": "monai_lightseg.networks.nets.EMISNet",
-            "args": {},
+            "args": {"stem_stride": 4},
             "title": "EMIS-Net",
             "seed": SEED_C,
         },
         "polyp_endoscopy_feature_compression_net_segmentation": {
             "target": "monai_lightseg.networks.nets.FeatureCompressionNet",
-            "args": {},
+            "args": {"stem_stride": 4},
             "title": "FeatureCompressionNet",
             "seed": SEED_A,
         },
         "polyp_endoscopy_light_u2net_segmentation": {
             "target": "monai_lightseg.networks.nets.LightU2Net",
-            "args": {},
+            "args": {
+                "stem_stride": 4,
+                "channels": [16, 48, 128],
+                "mid_channels": [8, 24, 64],
+                "heights": [4, 3, 3],
+            },
             "title": "LightU2Net",
             "seed": SEED_B,
         },
@@ -67,53 +85,113 @@ class PolypTask(Task):
         },
     }
     spatial_dims, in_channels, out_channels = 2, 3, 1
-    roi = [256, 256]
-    recipe = {"max_steps": 2000, "batch_size": 4, "epoch_length": 100, "learning_rate": 0.002, "warmup_steps": 100}
-    val_roi = [384, 384]
-    val_sw_batch_size = 1
-    samples = "polyp"
-    license = LICENSE
+    roi = [FRAME_SIZE, FRAME_SIZE]
     #: training frames of the committed split (800 Kvasir-SEG + 360 CVC-ClinicDB)
     train_frames = 1160
+    recipe = {
+        "max_steps": EPOCHS * (1160 // BATCH_SIZE),
+        "batch_size": BATCH_SIZE,
+        "epoch_length": 1160 // BATCH_SIZE,
+        "learning_rate": 0.002,
+        "warmup_steps": 1160 // BATCH_SIZE,
+        "val_interval": 5,
+        # augmentation is a few flips on cached 256^2 tensors: worker processes would only compete with the
+        # training threads for the two cores (benchmarks/results/training_pipeline_cpu*.json)
+        "num_workers": 0,
+    }
+    val_roi = roi
+    val_sw_batch_size = 1
+    inference_options = {"frame_size": FRAME_SIZE, "min_polyp_area": MIN_POLYP_AREA}
+    train_options = inference_options
+    samples = "polyp"
+    license = LICENSE
+    #: scale augmentation: a random square crop of 60-100 % of the frame's side, resized back to the frame size
+    zoom = False
+    #: seed B's BCE + Dice + MS-SSIM (True) or MONAI's DiceCE (False)
+    ms_ssim = False
 
     def load(self, keys: list[str]) -> list[dict]:
         return load_2d_image(keys)
 
-    def augmentation(self) -> list[dict]:
+    def scale_rule(self, keys: list[str]) -> list[dict]:
+        """Resize so that the longer side is ``@frame_size`` (aspect kept; anti-aliased bilinear for the image,
+        nearest for a mask). Inference inverts it on the prediction with MONAI's ``Invertd``."""
         return [
-            {"_target_": "SpatialPadd", "keys": ["image", "label"], "spatial_size": "@roi_size"},
             {
-                "_target_": "RandCropByPosNegLabeld",
-                "keys": ["image", "label"],
-                "label_key": "label",
-                "spatial_size": "@roi_size",
-                "pos": 3,
-                "neg": 1,
-                "num_samples": 1,
-            },
-            {"_target_": "RandFlipd", "keys": ["image", "label"], "prob": 0.5, "spatial_axis": 0},
-            {"_target_": "RandFlipd", "keys": ["image", "label"], "prob": 0.5, "spatial_axis": 1},
-            {"_target_": "RandRotate90d", "keys": ["image", "label"], "prob": 0.5, "max_k": 3},
+                "_target_": "Resized",
+                "keys": keys,
+                "spatial_size": "@frame_size",
+                "size_mode": "longest",
+                "mode": ["bilinear", "nearest"][: len(keys)],
+                "anti_aliasing": [True, False][: len(keys)],
+            }
+        ]
+
+    def inference_preprocessing(self) -> list[dict]:
+        """The frame at its own size is kept as ``photo`` for the overlay."""
+        photo = {"_target_": "CopyItemsd", "keys": "image", "names": "photo"}
+        typed = {"_target_": "EnsureTyped", "keys": "image"}
+        return self.load(["image"]) + [photo] + self.scale_rule(["image"]) + [typed]
+
+    def labelled_preprocessing(self) -> list[dict]:
+        """Only the image is resized: metrics compare the mask brought back to the frame's size with the truth."""
+        return (
+            self.load(["image", "label"])
+            + self.scale_rule(["image"])
+            + [{"_target_": "EnsureTyped", "keys": ["image", "label"]}]
+        )
+
+    def train_preprocessing(self) -> list[dict]:
+        return self.load(["image", "label"]) + self.scale_rule(["image", "label"]) + self.augmentation()
+
+    def augmentation(self) -> list[dict]:
+        both = ["image", "label"]
+        zoom = [
             {
-                "_target_": "RandAffined",
-                "keys": ["image", "label"],
-                "prob": 0.5,
-                "rotate_range": 0.26,
-                "scale_range": [0.2, 0.2],
-                "mode": ["bilinear", "nearest"],
-                "padding_mode": "zeros",
+                "_target_": "RandSpatialCropd",
+                "keys": both,
+                "roi_size": [int(0.6 * FRAME_SIZE)] * 2,
+                "max_roi_size": "@roi_size",
+                "random_size": True,
             },
-            {"_target_": "RandScaleIntensityd", "keys": "image", "factors": 0.15, "prob": 0.5},
-            {"_target_": "RandShiftIntensityd", "keys": "image", "offsets": 0.1, "prob": 0.5},
-            {"_target_": "RandAdjustContrastd", "keys": "image", "gamma": [0.7, 1.5], "prob": 0.3},
-            {"_target_": "EnsureTyped", "keys": ["image", "label"]},
+            {"_target_": "Resized", "keys": both, "spatial_size": "@roi_size", "mode": ["bilinear", "nearest"]},
+        ]
+        return (
+            [{"_target_": "SpatialPadd", "keys": both, "spatial_size": "@roi_size"}]
+            + (zoom if self.zoom else [])
+            + [
+                {"_target_": "RandFlipd", "keys": both, "prob": 0.5, "spatial_axis": 0},
+                {"_target_": "RandFlipd", "keys": both, "prob": 0.5, "spatial_axis": 1},
+                {"_target_": "RandRotate90d", "keys": both, "prob": 0.5, "max_k": 3},
+                {"_target_": "RandScaleIntensityd", "keys": "image", "factors": 0.15, "prob": 0.5},
+                {"_target_": "RandShiftIntensityd", "keys": "image", "offsets": 0.1, "prob": 0.5},
+                {"_target_": "EnsureTyped", "keys": both},
+            ]
+        )
+
+    def metric_postprocessing(self, preprocessing: str = "@preprocessing") -> list[dict]:
+        """Sigmoid > 0.5 at the frame size, components below ``@min_polyp_area`` dropped, the mask resized back to
+        the frame's own size (MONAI's ``Invertd`` of the scale rule) and binarised again."""
+        return binarize_pred() + [
+            {"_target_": "RemoveSmallObjectsd", "keys": "pred", "min_size": "@min_polyp_area", "connectivity": 2},
+            {
+                "_target_": "Invertd",
+                "keys": "pred",
+                "transform": preprocessing,
+                "orig_keys": "image",
+                "nearest_interp": False,
+                "to_tensor": True,
+            },
+            {"_target_": "AsDiscreted", "keys": "pred", "threshold": 0.5},
         ]
 
     def inference_postprocessing(self) -> list[dict]:
-        return binarize_pred() + mask_and_overlay_png()
+        return self.metric_postprocessing() + mask_and_overlay_png(photo_key="photo")
 
     def loss(self) -> dict:
-        return {"_target_": "monai_lightseg.losses.BceDiceMsSsimLoss", "spatial_dims": 2}
+        if self.ms_ssim:
+            return {"_target_": "monai_lightseg.losses.BceDiceMsSsimLoss", "spatial_dims": 2}
+        return {"_target_": "DiceCELoss", "sigmoid": True}
 
     def shared_datalist(self, data_root: Path) -> dict:
         from monai_lightseg.data import polyp_datalist
@@ -132,8 +210,14 @@ class PolypTask(Task):
     def metadata(self, spec: dict) -> dict:
         shape = {"spatial_shape": self.roi, "dtype": "float32", "value_range": [0, 1], "is_patch_data": True}
         return metadata_record(
-            "0.1.1",
+            "0.2.0",
             {
+                "0.2.0": (
+                    "new recipe and weights (issue 17): a scale rule (frames resized to a longer side of 256 px, masks "
+                    "resized back), whole frames instead of polyp-centred crops, components under 64 px dropped, "
+                    "the seed nets in their fast setting (stem stride 4), Dice + BCE loss, batch 8, a fixed "
+                    "number of epochs for all four networks"
+                ),
                 "0.1.1": RUNTIME_CHANGES,
                 "0.1.0": "first release: trained on the shared Kvasir-SEG + CVC-ClinicDB training split",
             },
@@ -142,8 +226,9 @@ class PolypTask(Task):
                 "task": "Binary segmentation of colorectal polyps in 2D colonoscopy RGB frames",
                 "description": (
                     f"{spec['title']} ({spec['seed']}) trained from scratch on the shared training split of "
-                    "Kvasir-SEG and CVC-ClinicDB. Input: an RGB frame of any size at its native pixel scale; output: "
-                    "a polyp mask of the same size. Research and education use only (the training data's terms)."
+                    "Kvasir-SEG and CVC-ClinicDB. Input: a whole RGB colonoscopy frame of any size (resized to a "
+                    "longer side of 256 px for the network); output: a polyp mask of the frame's size. Research and "
+                    "education use only (the training data's terms)."
                 ),
                 "copyright": (
                     "Copyright (c) monai_lightseg contributors; weights subject to the Kvasir-SEG and "
@@ -187,7 +272,10 @@ class PolypTask(Task):
         )
 
     # --- the report (scripts/report_results.py) ---
-    selection = "weights with the best validation Dice (whole frames, sliding window 384x384)"
+    selection = (
+        "weights with the best validation Dice, every 5 epochs (the bundle's own inference: scale rule, "
+        "post-processing, masks at the frames' own size)"
+    )
     reference_pattern = "*.png"
     #: one Kvasir-SEG-sized RGB frame
     speed_shape = (1, 3, 352, 352)
@@ -229,9 +317,18 @@ class PolypTask(Task):
             what_it_does=[
                 "Input: an RGB colonoscopy frame of any size (PNG, JPEG, TIFF, GIF, BMP; greyscale, palette and RGBA",
                 "images are converted to RGB). Output: `<image stem>.png`, a uint8 0/255 polyp mask of the frame's",
-                "original size, and `<image stem>_overlay.png`, the mask blended in red on the frame. The whole frame",
-                f"is segmented at its native pixel scale by MONAI's `SlidingWindowInferer` with the training ROI {roi}",
-                "(overlap 0.25, Gaussian blending); no mask or box is needed. CUDA is used when available (with AMP).",
+                "original size, and `<image stem>_overlay.png`, the mask blended in red on the frame. CUDA is used",
+                "when available (with AMP).",
+                "",
+                f"Scale rule: the frame is resized so that its longer side is `frame_size` ({FRAME_SIZE} px, the "
+                "training",
+                "scale; aspect kept, anti-aliased) and segmented whole by MONAI's `SlidingWindowInferer` (one window",
+                f"of {roi}); the probabilities are thresholded at 0.5, components smaller than `min_polyp_area`",
+                f"({MIN_POLYP_AREA} px at the frame size, 0.1 % of it) are dropped, and MONAI's `Invertd` brings the",
+                "mask back to the frame's own size. An endoscope frame shows one field of view whatever its",
+                "resolution, so a 1920x1080 frame and a 384x288 one are seen at the same scale; a test checks that",
+                "3x and 5x upsampled frames give Dice within 0.02 of the native size. Pass whole frames: a crop of",
+                "a frame would be enlarged to `frame_size`, and its polyps with it.",
                 "",
                 "```bash",
                 "python -m monai.bundle run --config_file configs/inference.json --dataset_dir IN --output_dir OUT",
@@ -241,12 +338,16 @@ class PolypTask(Task):
                 "| data | shared training split: 800 Kvasir-SEG + 360 CVC-ClinicDB frames (17 video sequences) |",
                 "| validation | 100 Kvasir-SEG (EffiSegNet validation split) + 132 CVC-ClinicDB frames (sequences 1, "
                 "6, 11, 16, 21, 26) |",
-                f"| budget | {r['max_steps']} optimizer steps x batch {r['batch_size']} "
-                f"({self.epochs(r['max_steps']):.1f} epochs), identical for every polyp bundle |",
-                f"| crops | {roi}, centred on a random polyp pixel 3 times in 4, random otherwise "
-                "(`RandCropByPosNegLabeld`), zero-padded when smaller |",
-                "| augmentation | flips, 90° rotations, affine (±15°, scale ±20 %), intensity scale/shift, contrast |",
-                "| loss | BCE + Dice + MS-SSIM (equal weights), deep supervision where the net has it |",
+                f"| budget | {self.epochs(r['max_steps']):.0f} epochs = {r['max_steps']} optimizer steps x batch "
+                f"{r['batch_size']}, identical for every polyp bundle |",
+                f"| input | whole frames resized by the scale rule (longer side {FRAME_SIZE}), zero-padded to {roi}; "
+                "decoded, normalised and resized once, cached in memory |",
+                "| augmentation | "
+                + ("random square crop of 60-100 % of the side resized back (scale), " if self.zoom else "")
+                + "flips, 90° rotations, intensity scale/shift |",
+                "| loss | "
+                + ("BCE + Dice + MS-SSIM (seed B's)" if self.ms_ssim else "Dice + BCE (MONAI's `DiceCELoss`)")
+                + ", deep supervision where the net has it |",
             ],
             data_help=[
                 "`DATA` is either a folder with `images/` and `masks/` (pairs by file stem; masks binarised at > 127)",

@@ -141,7 +141,7 @@ class VesselTask(Task):
             {"_target_": "EnsureTyped", "keys": ["image", "label"]},
         ]
 
-    def metric_postprocessing(self) -> list[dict]:
+    def metric_postprocessing(self, preprocessing: str = "@preprocessing") -> list[dict]:
         """Binarise, then zero the prediction outside the field of view: Dice over the image is then Dice inside
         the FOV (DRIVE's vessel masks are empty outside it)."""
         return binarize_pred() + [INSIDE_FOV]
