@@ -7,8 +7,12 @@ tile holds a polyp pixel), so the background has real texture and colour rather 
 inferers run the same bundle's network with the same ROI (the bundle's), overlap 0.25 and Gaussian blending;
 the mask is sigmoid > 0.5 as in the bundle. ``given_box`` is the same inferer told where to look (the polyp's
 bounding box, as a user's box or a prior annotation would give it) instead of running its coarse pass.
-Lesion coverage is the polyp area over the canvas area. Each (canvas size, inferer) runs in its own subprocess,
-so peak RSS belongs to that run alone (it includes the interpreter, torch and the canvas itself).
+For a bundle with a scale rule (``frame_size`` in its inference.json, the polyp bundles from 0.2.0) each
+frame and the tiles are first resized the way the bundle resizes a frame (longer side ``frame_size``), so the
+polyp is at the scale the network was trained at; the canvas then stands for a large image holding a small
+frame-sized view (``--frame-size 0`` places frames at native scale). Lesion coverage is the polyp area over
+the canvas area; "found" counts the frames whose polyp gets Dice > 0.5. Each (canvas size, inferer) runs in its
+own subprocess, so peak RSS belongs to that run alone (it includes the interpreter, torch and the canvas itself).
 
     python benchmarks/benchmark_locate_then_segment.py --bundle bundles/polyp_endoscopy_unet_segmentation \\
         --data ../shared/data --images 6 --sizes 1024 2048 4096 --threads 2 \\
@@ -33,9 +37,10 @@ REPO = Path(__file__).resolve().parent.parent
 INFERERS = ("full_sliding_window", "locate_then_segment", "given_box")
 
 
-def canvases(data: Path, bundle: Path, n_images: int, size: int, seed: int = 0):
+def canvases(data: Path, bundle: Path, n_images: int, size: int, seed: int = 0, frame_size: int = 0):
     """Yield (name, canvas (3, size, size) float in [0, 1], mask (size, size) bool) for the first validation
-    images of the bundle's committed split, alternating Kvasir-SEG and CVC-ClinicDB."""
+    images of the bundle's committed split, alternating Kvasir-SEG and CVC-ClinicDB; ``frame_size`` > 0: frames
+    resized to that longer side first (the bundle's scale rule)."""
     import numpy as np
     from PIL import Image
 
@@ -46,8 +51,12 @@ def canvases(data: Path, bundle: Path, n_images: int, size: int, seed: int = 0):
     rng = np.random.default_rng(seed)
 
     def load(item):
-        image = np.asarray(Image.open(data / item["image"]).convert("RGB"), dtype=np.float32)
-        return image, np.asarray(Image.open(data / item["label"]).convert("L")) > 127
+        image, label = Image.open(data / item["image"]).convert("RGB"), Image.open(data / item["label"]).convert("L")
+        if frame_size:
+            scale = frame_size / max(image.size)
+            size_ = (round(image.width * scale), round(image.height * scale))
+            image, label = image.resize(size_, Image.BILINEAR), label.resize(size_, Image.NEAREST)
+        return np.asarray(image, dtype=np.float32), np.asarray(label) > 127
 
     for item in chosen:
         image, mask = load(item)
@@ -130,6 +139,7 @@ def run_case(args) -> dict:
     net.load_state_dict(torch.load(args.bundle / "models" / "model.pt", map_location="cpu", weights_only=True))
     net = net.to(device).eval()
     roi = parser.get_parsed_content("roi_size")
+    frame_size = int(parser.get("frame_size", 0)) if args.frame_size is None else args.frame_size
     common = {"roi_size": roi, "sw_batch_size": 4, "overlap": 0.25, "mode": "gaussian", "sw_device": device,
               "device": torch.device("cpu")}  # fmt: skip
     if args.inferer == "full_sliding_window":
@@ -141,7 +151,7 @@ def run_case(args) -> dict:
     if len(roi) == 3:
         cases = volumes(args.data, args.bundle, args.images, shape if len(shape) == 3 else shape * 3)
     else:
-        cases = canvases(args.data, args.bundle, args.images, shape[0])
+        cases = canvases(args.data, args.bundle, args.images, shape[0], frame_size=frame_size)
     rss_before = None
     for name, canvas, mask in cases:
         x = torch.from_numpy(canvas[None].astype(np.float32))
@@ -174,15 +184,15 @@ def run_case(args) -> dict:
     peak = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rss_before_mb": rss_before}
     if device.type == "cuda":
         peak["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
-    return {"rows": rows, **peak}
+    return {"rows": rows, "frame_size": frame_size, **peak}
 
 
 def markdown(results: list[dict]) -> str:
     """A table for docs/inference.md: per canvas size and inferer, total time, speed-up, Dice, memory, paths."""
     lines = [
         "| canvas | inferer | images | lesion coverage (mean) | time (s, total) | speed-up | Dice vs truth (mean) "
-        "| peak RSS (MB) (harness alone) | path taken |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| found (Dice > 0.5) | peak RSS (MB) (harness alone) | path taken |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     full = {r["size"]: sum(x["seconds"] for x in r["rows"]) for r in results if r["inferer"] == INFERERS[0]}
     full = {size: full.get(size, math.nan) for size in {r["size"] for r in results}}
@@ -196,7 +206,7 @@ def markdown(results: list[dict]) -> str:
         lines.append(
             f"| {r['size']} | {r['inferer']} | {len(rows)} | {coverage:.4f} "
             f"| {seconds:.1f} | {full[r['size']] / seconds:.2f}x | {sum(x['dice'] for x in rows) / len(rows):.4f} "
-            f"| {r['peak_rss_mb']:.0f}{before} | {counts} |"
+            f"| {sum(x['dice'] > 0.5 for x in rows)}/{len(rows)} | {r['peak_rss_mb']:.0f}{before} | {counts} |"
         )
     return "\n".join(lines)
 
@@ -211,6 +221,7 @@ def main() -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--downsample", type=int, default=4)
     ap.add_argument("--margin", type=int, default=16)
+    ap.add_argument("--frame-size", type=int, default=None, help="default: the bundle's frame_size, if any")
     ap.add_argument("--inferers", nargs="+", choices=INFERERS, default=list(INFERERS))
     ap.add_argument("--out", type=Path)
     ap.add_argument("--inferer", choices=INFERERS, help=argparse.SUPPRESS)  # one case, in a subprocess
@@ -225,6 +236,7 @@ def main() -> int:
             cmd = [sys.executable, __file__, "--inferer", inferer, "--size", size]
             for key in ("bundle", "data", "images", "threads", "device", "downsample", "margin"):
                 cmd += [f"--{key}", str(getattr(args, key))]
+            cmd += [] if args.frame_size is None else ["--frame-size", str(args.frame_size)]
             done = subprocess.run(cmd, capture_output=True, text=True, check=True)
             case = json.loads(done.stdout.strip().splitlines()[-1])
             seconds = sum(r["seconds"] for r in case["rows"])
@@ -244,6 +256,7 @@ def main() -> int:
             "torch": torch.__version__,
             "downsample": args.downsample,
             "margin": args.margin,
+            "frame_size": results[0].get("frame_size") if results else None,
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")

@@ -372,29 +372,63 @@ class PolypTask(Task):
         )
 
     def results_table(self, records: dict[str, dict | None]) -> list[str]:
+        """One row per bundle and dataset: Dice, IoU, precision, recall (mean ± std over frames), then the
+        bundle's size, CPU time as a ratio to the UNet's (one run), epochs and wall time."""
         base = records.get("polyp_endoscopy_unet_segmentation")
         lines = [
-            "| bundle | Kvasir-SEG Dice | Kvasir-SEG IoU | CVC-ClinicDB Dice | CVC-ClinicDB IoU | "
-            "params | MACs (256^2) "
-            "| CPU ms / 352^2 frame | steps (epochs) | wall time |",
-            "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+            "| bundle | dataset | Dice | IoU | precision | recall | params | MACs (256^2) | CPU ms / 352^2 frame "
+            "| epochs (steps) | wall time |",
+            "| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
         ]
         for name, r in records.items():
+            short = name[len(self.prefix) + 1 : -len("_segmentation")]
             if r is None:
-                lines.append(f"| {name} | not trained yet | | | | | | | | |")
+                lines.append(f"| {short} | not trained yet | | | | | | | | | |")
                 continue
-            k, c = r["summary"]["kvasir_seg"]["class_1"], r["summary"]["cvc_clinicdb"]["class_1"]
             if r["cpu_ms"] is None:
                 speed = "not measured yet"
             else:
                 ratio = base is not None and base is not r and base["cpu_ms"] is not None
                 speed = f"{r['cpu_ms']:.0f}" + (f" ({r['cpu_ms'] / base['cpu_ms']:.2f}x UNet)" if ratio else "")
-            lines.append(
-                f"| {name} | {fmt(k, 'dice')} | {fmt(k, 'iou')} | {fmt(c, 'dice')} | {fmt(c, 'iou')} "
-                f"| {r['params'] / 1e6:.3f} M | {r['macs'] / 1e9:.3f} G | {speed} "
-                f"| {r['steps']} ({self.epochs(r['steps']):.1f}) | {r['wall_time_s'] / 3600:.2f} h |"
-            )
+            for i, ds in enumerate(self.datasets):
+                st = r["summary"][ds]["class_1"]
+                size = (
+                    f"| {r['params'] / 1e6:.3f} M | {r['macs'] / 1e9:.3f} G | {speed} "
+                    f"| {self.epochs(r['steps']):.0f} ({r['steps']}) | {r['wall_time_s'] / 3600:.2f} h |"
+                    if i == 0
+                    else "| | | | | |"
+                )
+                lines.append(
+                    f"| {short if i == 0 else ''} | {ds} | {fmt(st, 'dice')} | {fmt(st, 'iou')} "
+                    f"| {fmt(st, 'precision')} | {fmt(st, 'recall')} {size}"
+                )
         return lines
+
+    def plot(self, records: dict[str, dict | None], path: Path) -> None:
+        """Mean validation Dice per dataset against CPU ms per frame, one point per trained bundle."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+        for name, r in records.items():
+            if r is None or r["cpu_ms"] is None:
+                continue
+            short = name[len(self.prefix) + 1 : -len("_segmentation")]
+            for ds, marker in zip(self.datasets, ("o", "s")):
+                ax.scatter(r["cpu_ms"], r["summary"][ds]["class_1"]["dice"]["mean"], marker=marker, color="k")
+            ax.annotate(short, (r["cpu_ms"], r["summary"]["all"]["class_1"]["dice"]["mean"]), fontsize=8)
+        ax.scatter([], [], marker="o", color="k", label="Kvasir-SEG")
+        ax.scatter([], [], marker="s", color="k", label="CVC-ClinicDB")
+        ax.set_xlabel("CPU ms per 352x352 frame (2 threads)")
+        ax.set_ylabel("validation Dice (mean over frames)")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=8)
+        ax.set_title("Polyp bundles: accuracy against CPU latency", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
 
 
 TASK = PolypTask()

@@ -65,4 +65,5 @@ def test_report_renders_readmes_and_table(task: str) -> None:
             after = definition.readme(spec, records[name])
             assert "validation_curve.png" in after and f"{records[name]['steps']} steps" in after
     table = definition.results_table(records)
-    assert table[0].startswith("| bundle |") and len(table) == 2 + len(definition.networks)
+    assert table[0].startswith("| bundle |") and len(table) >= 2 + len(definition.networks)
+    assert all(line.count("|") == table[0].count("|") for line in table), "ragged table"
