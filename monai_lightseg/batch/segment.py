@@ -114,6 +114,9 @@ class _Runner:
             options.bundle, device=options.device, reparameterize=options.reparameterize, runtime=options.runtime
         )
         self.scratch = Path(tempfile.mkdtemp(prefix="monai_lightseg_"))
+        # a bundle trained on crops around a structure says how to find it in a whole study (metadata.json)
+        self.localisation = self.segmenter.metadata.get("monai_lightseg_localisation")
+        self.modality = self.segmenter.metadata["network_data_format"]["inputs"]["image"].get("modality")
         self.stage = "starting"  # what process() was doing, for the reason of an unexpected error
 
     def close(self) -> None:
@@ -161,9 +164,14 @@ class _Runner:
             source = self.scratch / "series.nii.gz"
             sitk.WriteImage(reference, str(source))
         record.read_s = round(time.perf_counter() - t0, 3)
+        self._check_modality(datasets)
         self.stage = "segmenting"
         t1 = time.perf_counter()
-        mask = self.segmenter(source)
+        if self.localisation and reference is not None:
+            mask, localisation_notes = self._segment_located(reference)
+            notes += localisation_notes
+        else:
+            mask = self.segmenter(source)
         record.infer_s = round(time.perf_counter() - t1, 3)
         t2 = time.perf_counter()
         if reference is not None and mask.shape != tuple(reversed(reference.GetSize())):
@@ -189,6 +197,40 @@ class _Runner:
         record.notes = "; ".join(notes)
         record.__dict__.update(_lesion_stats(mask, spacing))
         return record
+
+    def _check_modality(self, datasets: list | None) -> None:
+        """A DICOM series of another modality than the bundle's (a CT for an MR bundle) is refused, not guessed."""
+        if not datasets or not self.modality:
+            return
+        modality = str(getattr(datasets[0], "Modality", "") or "")
+        wanted = {"MR": "MR", "CT": "CT"}.get(str(self.modality).upper())
+        if wanted and modality and modality != wanted:
+            raise StudyError(f"the bundle segments {wanted} images; this series is {modality}.")
+
+    def _segment_located(self, reference) -> tuple[np.ndarray, list[str]]:
+        """Localise, crop, segment, paste back (:mod:`monai_lightseg.localisation`); the per-side plausibility
+        numbers go to the study's notes."""
+        from monai_lightseg.localisation import LocalisationError, segment_whole_head
+
+        if self.localisation != "hippocampus_mni152":
+            raise StudyError(f"the bundle asks for an unknown localisation {self.localisation!r}.")
+        self.stage = "locating the hippocampi"
+        try:
+            result = segment_whole_head(reference, self.segmenter, names=self.segmenter.segment_names)
+        except LocalisationError as error:
+            raise StudyError(f"not segmented: {error}.") from None
+        if not result.localised:
+            return result.labels, ["a crop already: segmented without localisation"]
+        notes = [
+            f"located by registration to MNI152 (correlation {result.registration.correlation:.2f}, "
+            f"{result.seconds['register']:.0f} s)"
+        ]
+        for side, st in result.sides.items():
+            notes.append(
+                f"{side}: {st['total_mm3']:.0f} mm3 ({st['anterior_share']:.0%} anterior), {st['regions']} region"
+                + ("s" if st["regions"] != 1 else "")
+            )
+        return result.labels, notes
 
     def _write_seg(self, mask: np.ndarray, datasets: list, target: Path) -> tuple[bool, str]:
         """Write the DICOM SEG; returns whether it was written and a note for the report: what was taken from

@@ -550,9 +550,10 @@ METADATA_FIELDS = (
 )  # fmt: skip
 
 
-def metadata_record(version: str, changelog: dict, fields: dict) -> dict:
+def metadata_record(version: str, changelog: dict, fields: dict, extra: dict | None = None) -> dict:
     """metadata.json: the schema, ``version`` and ``changelog``, the versions of what the bundle was built with,
-    then the task's ``fields`` (every key of :data:`METADATA_FIELDS` but ``authors``)."""
+    then the task's ``fields`` (every key of :data:`METADATA_FIELDS` but ``authors``), then ``extra`` keys of
+    this package (``monai_lightseg_*``; MONAI's schema allows additional properties)."""
     import monai
     import numpy
     import torch
@@ -570,6 +571,7 @@ def metadata_record(version: str, changelog: dict, fields: dict) -> dict:
         "numpy_version": numpy.__version__,
         "required_packages_version": {"monai_lightseg": __version__, "pytorch-ignite": "0.5.2", "fire": "0.7.1"},
         **{k: fields[k] for k in METADATA_FIELDS},
+        **(extra or {}),
     }
 
 

@@ -192,8 +192,13 @@ class HippocampusTask(Task):
     def metadata(self, spec: dict) -> dict:
         shape = {"spatial_shape": self.roi, "dtype": "float32", "value_range": [0, 1], "is_patch_data": True}
         return metadata_record(
-            "0.1.2",
+            "0.2.0",
             {
+                "0.2.0": (
+                    "whole-head T1 studies: `monai-lightseg segment` registers them to the MNI152 template, crops "
+                    "each hippocampus, segments the crops and pastes the masks back (monai_lightseg_localisation); "
+                    "MSD-style crops unchanged; weights unchanged"
+                ),
                 "0.1.2": (
                     "preprocessing: StableSpacingd instead of Spacingd, so that header noise far below a voxel cannot "
                     "change the 1 mm grid's size where a volume's extent falls on a rounding tie; " + RUNTIME_CHANGES
@@ -210,8 +215,10 @@ class HippocampusTask(Task):
                 "description": (
                     f"{spec['title']} ({spec['seed']}) trained from scratch on the shared training split of MSD "
                     "Task04 Hippocampus. Intended input: an MSD-style MRI volume cropped around one hippocampus "
-                    "(about 35x50x35 mm at 1 mm); whole-brain volumes are out of scope. Output: labels 0 background, "
-                    "1 anterior, 2 posterior on the input's own grid. Weights inherit CC-BY-SA 4.0 from the data."
+                    "(about 35x50x35 mm at 1 mm); whole-head T1 volumes go through `monai-lightseg segment`, which "
+                    "locates and crops each hippocampus first (monai_lightseg_localisation). Output: labels 0 "
+                    "background, 1 anterior, 2 posterior on the input's own grid. Weights inherit CC-BY-SA 4.0 from "
+                    "the data."
                 ),
                 "copyright": "Copyright (c) monai_lightseg contributors; weights derived from MSD data (CC-BY-SA 4.0)",
                 "data_source": (
@@ -250,6 +257,7 @@ class HippocampusTask(Task):
                     },
                 },
             },
+            extra={"monai_lightseg_localisation": "hippocampus_mni152"},
         )
 
     # --- the report (scripts/report_results.py) ---
@@ -295,8 +303,11 @@ class HippocampusTask(Task):
             what_it_does=[
                 "Input: a T1-weighted MRI volume **cropped around one hippocampus**, like the MSD Task04 "
                 "volumes (about",
-                "35x50x35 voxels at 1 mm). Whole-brain volumes are out of scope: the network never saw anything but",
-                "hippocampus crops. Formats: NIfTI (`.nii`, `.nii.gz`), NRRD, MHA; a DICOM MR series goes through",
+                "35x50x35 voxels at 1 mm): the network never saw anything but hippocampus crops. A whole-head T1",
+                "goes through `monai-lightseg segment`, which registers it to the MNI152 template, crops each",
+                "hippocampus, segments the crops with this bundle and pastes the masks back (the monai_lightseg",
+                "repository's docs/whole_head.md; measured reliable with the UNet bundle only so far). Formats:",
+                "NIfTI (`.nii`, `.nii.gz`), NRRD, MHA; a DICOM MR series goes through",
                 "`monai-lightseg segment` (the package's checked DICOM reader; masks come back as NIfTI "
                 "and DICOM SEG).",
                 "",

@@ -182,5 +182,5 @@ def report(
         path = REPO / "bundles" / name / "docs" / "results.json"
         records[name] = json.loads(path.read_text()) if path.is_file() else None
     replace_table(task.name, task.results_table(records))
-    if hasattr(task, "plot"):
+    if hasattr(task, "plot") and any(r is not None and r["cpu_ms"] is not None for r in records.values()):
         task.plot(records, REPO / "docs" / f"{task.name}_dice_vs_latency.png")

@@ -1,0 +1,141 @@
+"""Whole-head T1 -> registration to MNI152 -> hippocampus crops -> the trained bundle -> masks pasted back.
+
+The whole head is the MNI152 2009a template at 1 mm (samples/mri/, brain-extracted), moved (rotation, shift,
+scale) and resampled, so that the registration (to the package's 2 mm copy) has real work to do and the true
+position of every template point in the study is known."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pydicom
+import pytest
+import SimpleITK as sitk
+
+from monai_lightseg.cli import main as cli
+from monai_lightseg.localisation import LocalisationError, register_to_template, segment_whole_head
+from monai_lightseg.localisation.template import HIPPOCAMPUS_CENTROIDS_RAS
+from tests.bundles.conftest import BUNDLES_DIR
+from tests.conftest import REPO
+from tests.io.dicom_fixtures import write_mr_series
+
+BUNDLE = BUNDLES_DIR / "hippocampus_mri_unet_segmentation"
+HEAD = REPO / "samples" / "mri" / "mni152_2009a_sym_t1_1mm.nii.gz"
+
+
+def moved_head(spacing=(1.0, 1.0, 1.0), rotation=(0.12, -0.08, 0.14), shift=(10.0, -12.0, 6.0), scale=0.95):
+    """The template as a study: ``study(p) = template(T(p))`` with T a known similarity (the head ``scale`` times
+    the template's); returns the study and
+    T's inverse (template point -> study point)."""
+    template = sitk.ReadImage(str(HEAD), sitk.sitkFloat32)
+    rotate = sitk.Euler3DTransform()
+    rotate.SetRotation(*rotation)
+    known = sitk.AffineTransform(3)
+    known.SetMatrix(tuple((np.asarray(rotate.GetMatrix()).reshape(3, 3) / scale).ravel()))
+    known.SetTranslation(shift)
+    size = [int(round(n * s / t)) for n, s, t in zip(template.GetSize(), template.GetSpacing(), spacing)]
+    study = sitk.Resample(template, size, known, sitk.sitkLinear, template.GetOrigin(), spacing,
+                          template.GetDirection(), 0.0, sitk.sitkFloat32)  # fmt: skip
+    return study, known.GetInverse()
+
+
+def lps(ras):
+    return (-ras[0], -ras[1], ras[2])
+
+
+def test_registration_recovers_a_known_motion_and_anisotropic_grid() -> None:
+    study, truth = moved_head(spacing=(1.2, 1.2, 3.0))
+    registration = register_to_template(study)
+    assert registration.ok, registration.reason
+    for centroid in HIPPOCAMPUS_CENTROIDS_RAS.values():
+        got = np.array(registration.transform.TransformPoint(lps(centroid)))
+        assert np.linalg.norm(got - np.array(truth.TransformPoint(lps(centroid)))) < 2.0
+
+
+@pytest.mark.parametrize("kind", ["inverted_contrast", "noise", "cut_off"])
+def test_what_is_not_a_whole_t1_head_is_refused_with_a_reason(kind: str) -> None:
+    study, _ = moved_head(spacing=(2.0, 2.0, 2.0))
+    array = sitk.GetArrayFromImage(study)
+    if kind == "inverted_contrast":  # a T2-like contrast: cerebrospinal fluid bright, white matter dark
+        array = np.where(array > 10, 255 - array, 0)
+    elif kind == "noise":
+        array = np.random.default_rng(0).random(array.shape) * 255
+    if kind != "cut_off":
+        moved = sitk.GetImageFromArray(array.astype(np.float32))
+        moved.CopyInformation(study)
+        study = moved
+    else:  # only the top of the head: the hippocampi are not in the field of view
+        study = study[:, :, study.GetSize()[2] * 2 // 3 :]
+    with pytest.raises(LocalisationError, match="T1-weighted head|outside the field of view|registration failed"):
+        segment_whole_head(study, lambda path: pytest.fail("segmented a study that should be refused"))
+
+
+def _side_checks(result, truth) -> None:
+    assert result.localised and set(result.sides) == {"left", "right"}
+    volumes = {side: st["total_mm3"] for side, st in result.sides.items()}
+    assert all(st["regions"] == 1 for st in result.sides.values()), result.sides
+    assert all(2000 <= v <= 6000 for v in volumes.values()), volumes
+    assert abs(volumes["left"] - volumes["right"]) <= 0.25 * max(volumes.values()), volumes
+    inverse = truth.GetInverse()  # study point -> template point
+    for side, st in result.sides.items():
+        in_template = np.array(inverse.TransformPoint(tuple(st["centroid_lps_mm"])))
+        assert np.linalg.norm(in_template - np.array(lps(HIPPOCAMPUS_CENTROIDS_RAS[side]))) < 10.0, (side, st)
+
+
+@pytest.fixture(scope="module")
+def segmenter():
+    from monai_lightseg.inference import BundleSegmenter
+
+    return BundleSegmenter(BUNDLE, device="cpu")
+
+
+def test_whole_head_gives_one_plausible_hippocampus_per_side(segmenter) -> None:
+    study, truth = moved_head()
+    result = segment_whole_head(study, segmenter, names=segmenter.segment_names)
+    _side_checks(result, truth)
+    assert result.labels.shape == tuple(reversed(study.GetSize())) and set(np.unique(result.labels)) == {0, 1, 2}
+
+
+def test_a_sagittal_acquisition_gives_the_same_mask(segmenter) -> None:
+    """The same head stored slice by slice from left to right: the header says so, the mask follows."""
+    study, truth = moved_head()
+    sagittal = sitk.PermuteAxes(study, [2, 1, 0])  # voxel axes (x, y, z) -> (z, y, x); geometry kept by direction
+    axial_mask = segment_whole_head(study, segmenter).labels
+    sagittal_mask = sitk.GetImageFromArray(segment_whole_head(sagittal, segmenter).labels)
+    sagittal_mask.CopyInformation(sagittal)
+    back = sitk.GetArrayFromImage(sitk.Resample(sagittal_mask, study, sitk.Transform(), sitk.sitkNearestNeighbor))
+    a, b = axial_mask > 0, back > 0
+    assert 2 * (a & b).sum() / (a.sum() + b.sum()) > 0.95
+
+
+def test_an_msd_crop_is_segmented_as_before(segmenter) -> None:
+    """Already a crop: no localisation, and the committed reference mask exactly."""
+    image = BUNDLE / "sample_data" / "images" / "hippocampus_033.nii.gz"
+    result = segment_whole_head(sitk.ReadImage(str(image)), segmenter)
+    reference = sitk.GetArrayFromImage(sitk.ReadImage(str(BUNDLE / "sample_data/reference/hippocampus_033_seg.nii.gz")))
+    assert not result.localised and np.array_equal(result.labels, reference)
+
+
+def test_batch_segments_a_whole_head_dicom_series_and_refuses_a_ct(tmp_path) -> None:
+    """Through ``monai-lightseg segment``: a whole-head MR series (2 mm) gets a mask and per-side volumes in
+    the report; the same series labelled CT is refused with the reason."""
+    study, _ = moved_head(spacing=(2.0, 2.0, 2.0))
+    array = sitk.GetArrayFromImage(study).astype(np.int16)
+    args = (study.GetSpacing(), study.GetOrigin(), study.GetDirection())
+    write_mr_series(tmp_path / "in" / "head_mr", array, *args)
+    for path in write_mr_series(tmp_path / "in" / "head_ct", array, *args):
+        ds = pydicom.dcmread(path)
+        ds.Modality = "CT"
+        ds.save_as(path)
+    assert cli(["segment", "--bundle", str(BUNDLE), "--input", str(tmp_path / "in"), "--output",
+                str(tmp_path / "out"), "--device", "cpu"]) != 0  # fmt: skip
+    with open(tmp_path / "out" / "report.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2
+    done = [r for r in rows if r["status"] == "done"]
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert len(done) == 1 and "left:" in done[0]["notes"] and "right:" in done[0]["notes"], rows
+    assert len(failed) == 1 and "this series is CT" in failed[0]["reason"], rows
+    assert json.loads((tmp_path / "out" / "report.json").read_text())
