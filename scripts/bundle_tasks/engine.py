@@ -230,6 +230,10 @@ class Task:
         """The committed split, built from the shared data at ``data_root``."""
         raise NotImplementedError
 
+    def extra_configs(self) -> dict[str, dict]:
+        """More configs of the task's bundles: file name under configs/ -> content."""
+        return {}
+
     def write_samples(self, root: Path) -> None:
         """Copy the task's samples (``images/``, ``masks/``, ``README.md``) into bundle ``root``'s
         ``sample_data``."""
@@ -589,6 +593,7 @@ def bundle_files(task: Task, spec: dict) -> dict[str, str]:
         "configs/multi_gpu_train.json": dumps(multi_gpu_config()),
         "configs/logging.conf": LOGGING_CONF,
         "LICENSE": task.license,
+        **{f"configs/{name}": dumps(config) for name, config in task.extra_configs().items()},
     }
 
 

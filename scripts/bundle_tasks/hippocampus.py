@@ -184,6 +184,18 @@ class HippocampusTask(Task):
             "include_background": False,
         }
 
+    def extra_configs(self) -> dict[str, dict]:
+        """inference_whole_head.json, merged over inference.json: whole-head T1 volumes localised first
+        (monai_lightseg.localisation), crops as they are."""
+        return {
+            "inference_whole_head.json": {
+                "run": [
+                    "$import monai_lightseg.localisation.bundle_run",
+                    "$monai_lightseg.localisation.bundle_run.segment_folder(@bundle_root, @dataset_dir, @output_dir)",
+                ]
+            }
+        }
+
     def shared_datalist(self, data_root: Path) -> dict:
         from monai_lightseg.data import hippocampus_datalist
 
@@ -195,9 +207,9 @@ class HippocampusTask(Task):
             "0.2.0",
             {
                 "0.2.0": (
-                    "whole-head T1 studies: `monai-lightseg segment` registers them to the MNI152 template, crops "
-                    "each hippocampus, segments the crops and pastes the masks back (monai_lightseg_localisation); "
-                    "MSD-style crops unchanged; weights unchanged"
+                    "whole-head T1 studies: `monai-lightseg segment` and configs/inference_whole_head.json register "
+                    "them to the MNI152 template, crop each hippocampus, segment the crops and paste the masks back "
+                    "(monai_lightseg_localisation); MSD-style crops unchanged; weights unchanged"
                 ),
                 "0.1.2": (
                     "preprocessing: StableSpacingd instead of Spacingd, so that header noise far below a voxel cannot "
@@ -321,6 +333,9 @@ class HippocampusTask(Task):
                 "```bash",
                 "python -m monai.bundle run --config_file configs/inference.json --dataset_dir IN --output_dir OUT",
                 "monai-lightseg segment --bundle . --input DICOM_OR_NIFTI_FOLDER --output OUT   # DICOM series too",
+                "python -m monai.bundle run \\",
+                "    --config_file \"['configs/inference.json','configs/inference_whole_head.json']\" \\",
+                "    --dataset_dir WHOLE_HEADS --output_dir OUT   # whole-head T1 volumes, localised first",
                 "```",
             ],
             training_rows=[

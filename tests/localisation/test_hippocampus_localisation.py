@@ -139,3 +139,26 @@ def test_batch_segments_a_whole_head_dicom_series_and_refuses_a_ct(tmp_path) -> 
     assert len(done) == 1 and "left:" in done[0]["notes"] and "right:" in done[0]["notes"], rows
     assert len(failed) == 1 and "this series is CT" in failed[0]["reason"], rows
     assert json.loads((tmp_path / "out" / "report.json").read_text())
+
+
+def test_bundle_run_whole_head_config(tmp_path) -> None:
+    """``monai.bundle run`` with configs/inference_whole_head.json: a whole head and an MSD crop segmented, an
+    unreadable file named in the error at the end, after the others were written."""
+    from monai.bundle import run
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    study, truth = moved_head()
+    sitk.WriteImage(study, str(inputs / "head.nii.gz"))
+    crop = BUNDLE / "sample_data" / "images" / "hippocampus_033.nii.gz"
+    (inputs / crop.name).write_bytes(crop.read_bytes())
+    (inputs / "truncated.nii.gz").write_bytes((inputs / crop.name).read_bytes()[:200])
+    configs = [str(BUNDLE / "configs" / name) for name in ("inference.json", "inference_whole_head.json")]
+    with pytest.raises(RuntimeError) as error:  # MONAI wraps the error of a config expression in its own
+        run(config_file=configs, bundle_root=str(BUNDLE), dataset_dir=str(inputs), output_dir=str(tmp_path / "out"))
+    assert "truncated.nii.gz" in str(error.value.__cause__)
+    head = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "out" / "head_seg.nii.gz")))
+    assert head.shape == tuple(reversed(study.GetSize())) and set(np.unique(head)) == {0, 1, 2}
+    reference = sitk.ReadImage(str(BUNDLE / "sample_data/reference/hippocampus_033_seg.nii.gz"))
+    got = sitk.ReadImage(str(tmp_path / "out" / "hippocampus_033_seg.nii.gz"))
+    assert np.array_equal(sitk.GetArrayFromImage(got), sitk.GetArrayFromImage(reference))
