@@ -4,6 +4,7 @@ from monai_lightseg.data.datalist import IMAGE_SUFFIXES, VOLUME_SUFFIXES, build_
 from monai_lightseg.data.drive_split import drive_datalist
 from monai_lightseg.data.hippocampus_split import hippocampus_datalist, hippocampus_subject
 from monai_lightseg.data.polyp_split import cvc_clinicdb_sequence, polyp_datalist
+from monai_lightseg.data.readable import readable_items
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -16,4 +17,5 @@ __all__ = [
     "hippocampus_subject",
     "load_datalist",
     "polyp_datalist",
+    "readable_items",
 ]

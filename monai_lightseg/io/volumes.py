@@ -22,7 +22,7 @@ def read_nifti(path: str | Path) -> sitk.Image:
     """A 3D NIfTI as a SimpleITK image (spacing, origin and direction from the header, as ITK reads them).
 
     Raises:
-        StudyError: unreadable file, not 3D (a 4D series or a 2D slice), or non-finite voxels.
+        StudyError: unreadable or truncated file, not 3D (a 4D series or a 2D slice), or non-finite voxels.
     """
     path = Path(path)
     try:
@@ -36,8 +36,12 @@ def read_nifti(path: str | Path) -> sitk.Image:
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise StudyError(f"{path.name}: {image.GetNumberOfComponentsPerPixel()} components per voxel; expected 1.")
     header = nib.load(str(path))
+    try:  # ITK zero-fills a truncated file without a word (a cut .nii.gz gave 67 % zeros); nibabel refuses it
+        voxels = np.asanyarray(header.dataobj)
+    except (EOFError, OSError, ValueError) as err:
+        raise StudyError(f"{path.name}: truncated or corrupt NIfTI ({err}).") from err
     if np.issubdtype(header.get_data_dtype(), np.floating) or header.dataobj.slope not in (1.0, None):
-        bad = int(np.count_nonzero(~np.isfinite(np.asanyarray(header.dataobj))))
+        bad = int(np.count_nonzero(~np.isfinite(voxels)))
         if bad:
             raise StudyError(f"{path.name}: {bad} voxels are NaN or infinite.")
     return image

@@ -281,7 +281,9 @@ def inference_config(task: Task, spec: dict) -> dict:
         "reparameterize": True,
         "runtime": "eager",
         **task.inference_options,
-        "datalist": task.inference_datalist,
+        # files that cannot be decoded are left out, named with the reason, and fail the run at its end (RunSummary)
+        "unreadable": "$[]",
+        "datalist": f"$monai_lightseg.data.readable_items({task.inference_datalist[1:]}, @unreadable)",
         "preprocessing": {"_target_": "Compose", "transforms": task.inference_preprocessing()},
         "dataset": {"_target_": "Dataset", "data": "@datalist", "transform": "@preprocessing"},
         "dataloader": {
@@ -294,7 +296,8 @@ def inference_config(task: Task, spec: dict) -> dict:
         "roi_size": task.roi,
         "inferer": sliding_window("@roi_size", 4),
         "postprocessing": {"_target_": "Compose", "transforms": task.inference_postprocessing()},
-        "handlers": inference_handlers(),
+        "handlers": inference_handlers()
+        + [{"_target_": "monai_lightseg.handlers.RunSummary", "datalist": "@datalist", "unreadable": "@unreadable"}],
         "evaluator": {
             "_target_": "SupervisedEvaluator",
             "device": "@device",

@@ -49,6 +49,17 @@ def test_read_nifti_refuses_4d_nan_and_garbage(tmp_path) -> None:
         read_nifti(tmp_path / "junk.nii")
 
 
+@pytest.mark.parametrize("name", ["cut.nii.gz", "cut.nii"])
+def test_read_nifti_refuses_a_truncated_file(name: str, tmp_path) -> None:
+    """ITK reads a truncated NIfTI and zero-fills what is missing; that must be an error, not a volume."""
+    vol = np.random.default_rng(0).random((30, 30, 30)).astype(np.float32)
+    nib.save(nib.Nifti1Image(vol, np.eye(4)), tmp_path / f"whole_{name}")
+    data = (tmp_path / f"whole_{name}").read_bytes()
+    (tmp_path / name).write_bytes(data[: len(data) // 2])
+    with pytest.raises(StudyError, match=f"{name}: (truncated or corrupt|unreadable) NIfTI"):
+        read_nifti(tmp_path / name)
+
+
 def test_png_mask_is_0_255_at_the_given_size(tmp_path) -> None:
     mask = np.zeros((288, 384), np.uint8)
     mask[10:20, 30:40] = 1
