@@ -81,7 +81,7 @@ class SegmentationReport:
         summary = {"all": self._summary(self.rows)}
         for dataset in sorted({r["dataset"] for r in self.rows if r["dataset"]}):
             summary[dataset] = self._summary([r for r in self.rows if r["dataset"] == dataset])
-        (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=True) + "\n")
+        (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=4, allow_nan=True) + "\n")
         overall = summary["all"]
         for cls, stats in overall.items():
             engine.state.metrics[f"report_{cls}_dice_mean"] = stats["dice"]["mean"]

@@ -24,6 +24,13 @@ IMPORTS = [
     "$import monai_lightseg.data",
 ]
 
+#: the changelog line of every bundle's first release after the zoo-convention changes (issue 19)
+ZOO_CHANGES = (
+    "inference leaves out files that cannot be decoded, names each with the reason, and exits non-zero at the end; "
+    "eval_metrics holds the shipped weights' validation result; pins are the tested versions; LICENSE holds the "
+    "Apache-2.0 text and the data terms are in docs/data_license.txt"
+)
+
 #: the changelog line of every bundle's first release after these changes; weights and masks unchanged
 RUNTIME_CHANGES = (
     "inference re-parameterises the loaded network (batch norms folded, linear branches merged; same masks, less "
@@ -557,6 +564,22 @@ METADATA_FIELDS = (
 )  # fmt: skip
 
 
+def recorded_metrics(bundle: str) -> dict:
+    """``eval_metrics`` of a bundle's metadata: its shipped weights' validation result as the report recorded it
+    (docs/results.json: the best checkpoint's key metric); ``{"val_mean_dice": None}`` before training ends."""
+    path = REPO / "bundles" / bundle / "docs" / "results.json"
+    if not path.is_file():
+        return {"val_mean_dice": None}
+    best = json.loads(path.read_text())["best"]
+    return {best["metric"]: round(float(best["value"]), 4)}
+
+
+def installed_version(distribution: str) -> str:
+    from importlib.metadata import version
+
+    return version(distribution)
+
+
 def metadata_record(version: str, changelog: dict, fields: dict, extra: dict | None = None) -> dict:
     """metadata.json: the schema, ``version`` and ``changelog``, the versions of what the bundle was built with,
     then the task's ``fields`` (every key of :data:`METADATA_FIELDS` but ``authors``), then ``extra`` keys of
@@ -576,7 +599,12 @@ def metadata_record(version: str, changelog: dict, fields: dict, extra: dict | N
         "monai_version": monai.__version__,
         "pytorch_version": torch.__version__.split("+")[0],
         "numpy_version": numpy.__version__,
-        "required_packages_version": {"monai_lightseg": __version__, "pytorch-ignite": "0.5.2", "fire": "0.7.1"},
+        # what the tests ran with (constraints.txt pins the test environment)
+        "required_packages_version": {
+            "monai_lightseg": __version__,
+            "pytorch-ignite": installed_version("pytorch-ignite"),
+            "fire": installed_version("fire"),
+        },
         **{k: fields[k] for k in METADATA_FIELDS},
         **(extra or {}),
     }
@@ -586,16 +614,20 @@ def dumps(obj: dict) -> str:
     return json.dumps(obj, indent=4) + "\n"
 
 
-def bundle_files(task: Task, spec: dict) -> dict[str, str]:
-    """Relative path -> text of every generated file of one bundle (the split excluded)."""
+def bundle_files(task: Task, name: str, spec: dict) -> dict[str, str]:
+    """Relative path -> text of every generated file of bundle ``name`` (the split excluded)."""
+    metadata = task.metadata(spec)
+    metadata["eval_metrics"] = recorded_metrics(name)
     return {
-        "configs/metadata.json": dumps(task.metadata(spec)),
+        "configs/metadata.json": dumps(metadata),
         "configs/inference.json": dumps(inference_config(task, spec)),
         "configs/evaluate.json": dumps(evaluate_config(task)),
         "configs/train.json": dumps(train_config(task, spec)),
         "configs/multi_gpu_train.json": dumps(multi_gpu_config()),
         "configs/logging.conf": LOGGING_CONF,
-        "LICENSE": task.license,
+        # the zoo's layout: the code's licence text in LICENSE, the data's terms (which the weights inherit) apart
+        "LICENSE": (REPO / "LICENSE").read_text(),
+        "docs/data_license.txt": task.license,
         **{f"configs/{name}": dumps(config) for name, config in task.extra_configs().items()},
     }
 
@@ -607,7 +639,7 @@ def generate(task: Task, bundles_dir: Path, data_root: Path | None, samples: boo
     written = []
     for name, spec in task.networks.items():
         root = bundles_dir / name
-        files = bundle_files(task, spec)
+        files = bundle_files(task, name, spec)
         if datalist is not None:
             files["configs/datalist.json"] = datalist
         for rel, text in files.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .engine import RUNTIME_CHANGES, Task, metadata_record
+from .engine import RUNTIME_CHANGES, ZOO_CHANGES, Task, metadata_record
 from .polyp import BASELINE, SEED_A, SEED_B, SEED_C
 from .readme import compose, cpu_time
 from .report import fmt
@@ -209,7 +209,7 @@ class HippocampusTask(Task):
                 "0.2.0": (
                     "whole-head T1 studies: `monai-lightseg segment` and configs/inference_whole_head.json register "
                     "them to the MNI152 template, crop each hippocampus, segment the crops and paste the masks back "
-                    "(monai_lightseg_localisation); MSD-style crops unchanged; weights unchanged"
+                    "(monai_lightseg_localisation); MSD-style crops unchanged; " + ZOO_CHANGES + "; weights unchanged"
                 ),
                 "0.1.2": (
                     "preprocessing: StableSpacingd instead of Spacingd, so that header noise far below a voxel cannot "
@@ -367,9 +367,9 @@ class HippocampusTask(Task):
                 "  pathologies are untested. The crop around the hippocampus must be made beforehand.",
             ],
             licence=[
-                "Code: Apache-2.0. Weights derive from MSD data and are shared under CC-BY-SA 4.0; see `LICENSE` and",
-                "`sample_data/README.md`. Cite Antonelli et al. (Nature Communications 2022) and Simpson "
-                "et al. (2019).",
+                "Code: Apache-2.0 (`LICENSE`). Weights derive from MSD data and are shared under CC-BY-SA 4.0: see",
+                "`docs/data_license.txt` and `sample_data/README.md`. Cite Antonelli et al. (Nature Communications",
+                "2022) and Simpson et al. (2019).",
             ],
         )
 

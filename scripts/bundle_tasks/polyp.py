@@ -7,6 +7,7 @@ from pathlib import Path
 from .engine import (
     REPO,
     RUNTIME_CHANGES,
+    ZOO_CHANGES,
     Task,
     binarize_pred,
     copy_images,
@@ -216,7 +217,7 @@ class PolypTask(Task):
                     "new recipe and weights (issue 17): a scale rule (frames resized to a longer side of 256 px, masks "
                     "resized back), whole frames instead of polyp-centred crops, components under 64 px dropped, "
                     "the seed nets in their fast setting (stem stride 4), Dice + BCE loss, batch 8, a fixed "
-                    "number of epochs for all four networks"
+                    "number of epochs for all four networks; " + ZOO_CHANGES
                 ),
                 "0.1.1": RUNTIME_CHANGES,
                 "0.1.0": "first release: trained on the shared Kvasir-SEG + CVC-ClinicDB training split",
@@ -365,9 +366,9 @@ class PolypTask(Task):
                 "  show a polyp: false positives on polyp-free frames are unmeasured.",
             ],
             licence=[
-                "Code: Apache-2.0. Weights inherit the data terms (research and education only); see `LICENSE` and",
-                "`sample_data/README.md`. Cite Kvasir-SEG (Jha et al., MMM 2020) and CVC-ClinicDB (Bernal et al.,",
-                "CMIG 2015).",
+                "Code: Apache-2.0 (`LICENSE`). Weights inherit the data terms (research and education only): see",
+                "`docs/data_license.txt` and `sample_data/README.md`. Cite Kvasir-SEG (Jha et al., MMM 2020) and",
+                "CVC-ClinicDB (Bernal et al., CMIG 2015).",
             ],
         )
 

@@ -174,7 +174,7 @@ def report(
             plot_curve(bundle, rows)
             record = measure(task, name, bundle, rows, data.resolve(), speed)
             reference_masks(bundle, task.reference_pattern)
-        results.write_text(json.dumps(record, indent=2) + "\n")
+        results.write_text(json.dumps(record, indent=4) + "\n")
         readme.write_text(task.readme(task.networks[name], record))
         print(f"{name}: done")
     records = {}

@@ -5,7 +5,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .engine import REPO, RUNTIME_CHANGES, Task, binarize_pred, load_2d_image, mask_and_overlay_png, metadata_record
+from .engine import (
+    REPO,
+    RUNTIME_CHANGES,
+    ZOO_CHANGES,
+    Task,
+    binarize_pred,
+    load_2d_image,
+    mask_and_overlay_png,
+    metadata_record,
+)
 from .polyp import SEED_B
 from .readme import compose, cpu_time
 from .report import fmt
@@ -167,8 +176,9 @@ class VesselTask(Task):
     def metadata(self, spec: dict) -> dict:
         shape = {"spatial_shape": self.roi, "dtype": "float32", "value_range": [0, 1], "is_patch_data": True}
         return metadata_record(
-            "0.3.1",
+            "0.3.2",
             {
+                "0.3.2": ZOO_CHANGES + "; weights unchanged",
                 "0.3.1": RUNTIME_CHANGES,
                 "0.3.0": (
                     "network input is the green channel after CLAHE (was RGB); training patches centred inside "
@@ -305,9 +315,8 @@ class VesselTask(Task):
                 "  fields of view and pathologies are untested.",
             ],
             licence=[
-                "Code: Apache-2.0. Weights inherit DRIVE's terms (research use; cite Staal et al., IEEE TMI 2004); "
-                "see",
-                "`LICENSE`. The sample images are synthetic (`sample_data/README.md`).",
+                "Code: Apache-2.0 (`LICENSE`). Weights inherit DRIVE's terms (research use; cite Staal et al., IEEE",
+                "TMI 2004): see `docs/data_license.txt`. The sample images are synthetic (`sample_data/README.md`).",
             ],
         )
 
