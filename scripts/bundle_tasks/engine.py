@@ -180,6 +180,8 @@ class Task:
     #: the samples folder under samples/ copied into each bundle's sample_data/
     samples: str
     license: str
+    #: the README's Tags line (the zoo template)
+    tags: str
 
     def network_def(self, spec: dict) -> dict:
         return {

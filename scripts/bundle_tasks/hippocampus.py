@@ -273,6 +273,7 @@ class HippocampusTask(Task):
         )
 
     # --- the report (scripts/report_results.py) ---
+    tags = "Segmentation, MR, T1, Hippocampus, 3D"
     selection = "weights with the best mean validation Dice over both classes"
     reference_pattern = "*_seg.nii.gz"
 

@@ -273,6 +273,7 @@ class PolypTask(Task):
         )
 
     # --- the report (scripts/report_results.py) ---
+    tags = "Segmentation, Endoscopy, Colonoscopy, Polyp, 2D, RGB"
     selection = (
         "weights with the best validation Dice, every 5 epochs (the bundle's own inference: scale rule, "
         "post-processing, masks at the frames' own size)"

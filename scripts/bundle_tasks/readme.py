@@ -48,23 +48,50 @@ def compose(
     limits: list[str],
     licence: list[str],
 ) -> str:
-    """The README text: what it does and how to run it, the training recipe, validation results (or how to get
-    them before training has finished), intended use and limits, licence."""
+    """The README text under the MONAI model zoo template's headings (Authors, Tags, Model Description, Data,
+    Performance, Additional Usage Steps, System Configuration, Limitations, Citation Info), self-contained: no
+    link leaves the bundle folder. Before training has finished, Performance says how to get the results."""
     lines = [
         f"# {title}: {spec['title']}",
         "",
-        f"{spec['seed']}. A MONAI bundle of [monai_lightseg](../../../README.md). {use}: not a medical device.",
+        "### **Authors**",
         "",
-        "## What it does",
+        "monai_lightseg contributors",
+        "",
+        "### **Tags**",
+        "",
+        task.tags,
+        "",
+        "## **Model Description**",
+        "",
+        f"{spec['seed']}. {use}: not a medical device. The configs use the monai_lightseg package (networks,",
+        "transforms, handlers), which must be installed alongside MONAI.",
         "",
         *what_it_does,
         "",
-        "## Training",
+        "## **Data**",
         "",
         "| item | value |",
         "| --- | --- |",
         *training_rows,
-        *optimizer_rows(task, record),
+        "",
+        *data_help,
+        "",
+        "## **Performance**",
+        "",
+    ]
+    if record is None:
+        lines += [
+            "Not trained yet: this bundle has its configuration and tests, but no weights of this recipe. Train it",
+            "with the commands below; in the monai_lightseg repository, `python scripts/report_results.py --task "
+            f"{task.name}`",
+            "then fills this section.",
+        ]
+    else:
+        lines += ["![validation curve](validation_curve.png)", "", *results]
+    lines += [
+        "",
+        "## **Additional Usage Steps**",
         "",
         "```bash",
         TRAIN,
@@ -72,20 +99,21 @@ def compose(
         *EVALUATE,
         "```",
         "",
-        *data_help,
+        "## **System Configuration**",
         "",
-        "## Results on the validation split",
+        "| item | value |",
+        "| --- | --- |",
+        *optimizer_rows(task, record),
+        "",
+        "## **Limitations**",
+        "",
+        *limits,
+        "",
+        "## **Citation Info**",
+        "",
+        *licence,
         "",
     ]
-    if record is None:
-        lines += [
-            "Not trained yet: this bundle has its configuration and tests, but no weights of this recipe. Train it",
-            f"with the command above, then run `python scripts/report_results.py --task {task.name}` to fill this",
-            "section.",
-        ]
-    else:
-        lines += ["![validation curve](validation_curve.png)", "", *results]
-    lines += ["", "## Intended use and limits", "", *limits, "", "## Licence and data terms", "", *licence, ""]
     return "\n".join(lines)
 
 

@@ -234,6 +234,7 @@ class VesselTask(Task):
         )
 
     # --- the report (scripts/report_results.py) ---
+    tags = "Segmentation, Fundus photography, Retinal vessels, 2D"
     selection = "weights with the best validation Dice inside the FOV (whole images, sliding window)"
     reference_pattern = "*.png"
     #: one DRIVE-sized image as the network sees it (one channel: green + CLAHE; the CLAHE itself, about 40 ms,

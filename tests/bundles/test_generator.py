@@ -64,6 +64,13 @@ def test_report_renders_readmes_and_table(task: str) -> None:
         if records[name] is not None:
             after = definition.readme(spec, records[name])
             assert "validation_curve.png" in after and f"{records[name]['steps']} steps" in after
+    for name in definition.networks:  # the committed README: the zoo template's headings, nothing linked outside
+        text = (BUNDLES_DIR / name / "docs" / "README.md").read_text()
+        headings = ["### **Authors**", "### **Tags**", "## **Model Description**", "## **Data**", "## **Performance**",
+                    "## **Additional Usage Steps**", "## **System Configuration**", "## **Limitations**",
+                    "## **Citation Info**"]  # fmt: skip
+        assert all(h in text for h in headings), name
+        assert "](../" not in text and "](/" not in text, name
     table = definition.results_table(records)
     assert table[0].startswith("| bundle |") and len(table) >= 2 + len(definition.networks)
     assert all(line.count("|") == table[0].count("|") for line in table), "ragged table"
