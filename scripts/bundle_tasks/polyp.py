@@ -307,7 +307,8 @@ class PolypTask(Task):
             results += [
                 "",
                 f"Mean ± standard deviation over images. Parameters {record['params'] / 1e6:.3f} M; "
-                f"{record['macs'] / 1e9:.3f} G multiply-adds per {roi} window; " + cpu_time(record, "frame (one 256x256 window after the scale rule)"),
+                f"{record['macs'] / 1e9:.3f} G multiply-adds per {roi} window; "
+                + cpu_time(record, "frame (one 256x256 window after the scale rule)"),
                 "These frames were used to pick the best checkpoint, so they are not an unbiased test; the datasets'",
                 "holdout parts were never used. Reproduce: `python scripts/report_results.py --task polyp`.",
             ]
