@@ -29,8 +29,10 @@ class BundleSegmenter:
     The bundle's postprocessing runs without its writers (``SaveImaged``) and overlays (``BlendMaskOverlayd``);
     the rest runs as in the bundle, including steps that derive helper keys from the image (a field-of-view
     mask that ``MaskIntensityd`` applies to ``pred``). Geometry changed by the preprocessing (spacing,
-    orientation, crops) is undone with MONAI's ``Invertd`` before the postprocessing, so the mask lies on the
-    grid of the file as the bundle's loader read it.
+    orientation, crops, the polyp bundles' scale rule) is undone by the bundle's own ``Invertd`` where its
+    postprocessing has one, in its place (so the mask is the one ``monai.bundle run`` writes), otherwise with
+    MONAI's ``Invertd`` before the postprocessing; either way the mask lies on the grid of the file as the
+    bundle's loader read it.
 
     The bundle's postprocessing must make the output discrete (threshold or argmax), as MONAI bundles do before
     ``SaveImaged``; a multi-channel output is reduced with argmax.
@@ -84,9 +86,13 @@ class BundleSegmenter:
         self.preprocessing = parser.get_parsed_content("preprocessing")
         self.inferer = parser.get_parsed_content("inferer")
         post = parser.get_parsed_content("postprocessing")
-        kept = [t for t in post.transforms if not isinstance(t, (*_OUTPUTS, Invertd))]
+        kept = [t for t in post.transforms if not isinstance(t, _OUTPUTS)]
         self.postprocessing = Compose(kept)
-        self.invert = Invertd(keys="pred", transform=self.preprocessing, orig_keys="image", nearest_interp=False)
+        # the bundle's own Invertd runs where the bundle puts it (the polyp bundles drop specks at the network's
+        # scale, then invert); a bundle without one gets its preprocessing inverted before the postprocessing
+        self.invert = None
+        if not any(isinstance(t, Invertd) for t in kept):
+            self.invert = Invertd(keys="pred", transform=self.preprocessing, orig_keys="image", nearest_interp=False)
         image_format = self.metadata["network_data_format"]["inputs"]["image"]
         self.spatial_dims = len(image_format["spatial_shape"])
         self.in_channels = int(image_format["num_channels"])
@@ -107,7 +113,7 @@ class BundleSegmenter:
         with torch.no_grad(), autocast:
             logits = self.inferer(image.unsqueeze(0).to(self.device), self.network)[0].float().cpu()
         data["pred"] = MetaTensor(logits, meta=dict(image.meta), applied_operations=list(image.applied_operations))
-        if image.applied_operations:
+        if self.invert is not None and image.applied_operations:
             data = self.invert(data)
         data = self.postprocessing(data)
         pred = torch.as_tensor(data["pred"]).cpu()
