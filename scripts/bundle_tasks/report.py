@@ -61,8 +61,8 @@ def plot_curve(bundle: Path, rows: list[dict]) -> None:
 
 
 def cpu_ms_per_image(bundle: Path, shape: tuple[int, ...]) -> float:
-    """Median wall time (ms) of 10 runs, after 2 warm-ups, of the bundle's own inferer and network on a random
-    input of ``shape``, 2 threads."""
+    """Median wall time (ms) of 10 runs, after 2 warm-ups, of the bundle's own inferer and network (deployed as
+    its inference.json says: re-parameterised, runtime) on a random input of ``shape``, 2 threads."""
     import torch
     from monai.bundle import ConfigParser
 
@@ -71,6 +71,10 @@ def cpu_ms_per_image(bundle: Path, shape: tuple[int, ...]) -> float:
     parser.read_config(str(bundle / "configs" / "inference.json"))
     parser["bundle_root"] = str(bundle)
     net = parser.get_parsed_content("network_def").eval()
+    if parser.get("reparameterize", False) or parser.get("runtime", "eager") != "eager":  # as the bundle deploys it
+        from monai_lightseg.inference.runtimes import deploy
+
+        net = deploy(net, parser.get("runtime", "eager"))
     inferer = parser.get_parsed_content("inferer")
     x = torch.rand(*shape)
     times = []
