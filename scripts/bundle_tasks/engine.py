@@ -572,7 +572,7 @@ def recorded_metrics(bundle: str) -> dict:
     path = REPO / "bundles" / bundle / "docs" / "results.json"
     if not path.is_file():
         return {"val_mean_dice": None}
-    best = json.loads(path.read_text())["best"]
+    best = json.loads(path.read_text(encoding="utf-8"))["best"]
     return {best["metric"]: round(float(best["value"]), 4)}
 
 
@@ -628,7 +628,7 @@ def bundle_files(task: Task, name: str, spec: dict) -> dict[str, str]:
         "configs/multi_gpu_train.json": dumps(multi_gpu_config()),
         "configs/logging.conf": LOGGING_CONF,
         # the zoo's layout: the code's licence text in LICENSE, the data's terms (which the weights inherit) apart
-        "LICENSE": (REPO / "LICENSE").read_text(),
+        "LICENSE": (REPO / "LICENSE").read_text(encoding="utf-8"),
         "docs/data_license.txt": task.license,
         **{f"configs/{name}": dumps(config) for name, config in task.extra_configs().items()},
     }
@@ -646,7 +646,7 @@ def generate(task: Task, bundles_dir: Path, data_root: Path | None, samples: boo
             files["configs/datalist.json"] = datalist
         for rel, text in files.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_text(text)
+            (root / rel).write_text(text, encoding="utf-8")
             written.append(root / rel)
         if samples:
             task.write_samples(root)

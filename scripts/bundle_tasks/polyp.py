@@ -202,10 +202,10 @@ class PolypTask(Task):
     def write_samples(self, root: Path) -> None:
         """The polyp frames of samples/, with the rows of samples/README.md that describe them."""
         copy_images(REPO / "samples" / self.samples, root / "sample_data")
-        readme = (REPO / "samples" / "README.md").read_text().splitlines(keepends=True)
+        readme = (REPO / "samples" / "README.md").read_text(encoding="utf-8").splitlines(keepends=True)
         other = ("mri/", "hippocampus/", "vessels/")  # rows of samples other bundles ship
         (root / "sample_data" / "README.md").write_text(
-            "".join(line for line in readme if not any(o in line for o in other))
+            "".join(line for line in readme if not any(o in line for o in other)), encoding="utf-8"
         )
 
     def metadata(self, spec: dict) -> dict:

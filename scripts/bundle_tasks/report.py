@@ -98,7 +98,7 @@ def evaluate(bundle: Path, data: Path) -> dict:
         dataset_dir=str(data),
         output_dir=str(out),
     )
-    return json.loads((out / "summary.json").read_text())
+    return json.loads((out / "summary.json").read_text(encoding="utf-8"))
 
 
 def reference_masks(bundle: Path, pattern: str) -> None:
@@ -128,10 +128,10 @@ def fmt(stats: dict, key: str) -> str:
 def replace_table(task: str, lines: list[str]) -> None:
     """Put ``lines`` between the ``<!-- {task}-table-start/end -->`` markers of docs/results.md."""
     doc = REPO / "docs" / "results.md"
-    text = doc.read_text()
+    text = doc.read_text(encoding="utf-8")
     start, end = f"<!-- {task}-table-start -->", f"<!-- {task}-table-end -->"
     i, j = text.index(start) + len(start), text.index(end)
-    doc.write_text(text[:i] + "\n" + "\n".join(lines) + "\n" + text[j:])
+    doc.write_text(text[:i] + "\n" + "\n".join(lines) + "\n" + text[j:], encoding="utf-8")
 
 
 def measure(task: Task, name: str, bundle: Path, rows: list[dict], data: Path, speed: bool) -> dict:
@@ -149,7 +149,7 @@ def measure(task: Task, name: str, bundle: Path, rows: list[dict], data: Path, s
         "params": count_parameters(network),
         "macs": count_macs(network, (1, task.in_channels, *task.roi)),
         "cpu_ms": cpu_ms_per_image(bundle, task.speed_shape) if speed else None,
-        "best": json.loads((bundle / "models" / "model.best.json").read_text()),
+        "best": json.loads((bundle / "models" / "model.best.json").read_text(encoding="utf-8")),
         "steps": int(rows[-1]["iteration"]),
         "wall_time_s": float(rows[-1]["elapsed_s"]),
     }
@@ -166,25 +166,25 @@ def report(
         rows = finished_training_rows(bundle, task.recipe["max_steps"])
         readme = bundle / "docs" / "README.md"
         if rows is None:
-            readme.write_text(task.readme(task.networks[name], None))
+            readme.write_text(task.readme(task.networks[name], None), encoding="utf-8")
             print(f"{name}: training not finished; README without results")
             continue
         results = bundle / "docs" / "results.json"
         if speed_only or text_only:
-            record = json.loads(results.read_text())
+            record = json.loads(results.read_text(encoding="utf-8"))
             if speed_only:
                 record["cpu_ms"] = cpu_ms_per_image(bundle, task.speed_shape)
         else:
             plot_curve(bundle, rows)
             record = measure(task, name, bundle, rows, data.resolve(), speed)
             reference_masks(bundle, task.reference_pattern)
-        results.write_text(json.dumps(record, indent=4) + "\n")
-        readme.write_text(task.readme(task.networks[name], record))
+        results.write_text(json.dumps(record, indent=4) + "\n", encoding="utf-8")
+        readme.write_text(task.readme(task.networks[name], record), encoding="utf-8")
         print(f"{name}: done")
     records = {}
     for name in task.networks:
         path = REPO / "bundles" / name / "docs" / "results.json"
-        records[name] = json.loads(path.read_text()) if path.is_file() else None
+        records[name] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     replace_table(task.name, task.results_table(records))
     if hasattr(task, "plot") and any(r is not None and r["cpu_ms"] is not None for r in records.values()):
         task.plot(records, REPO / "docs" / f"{task.name}_dice_vs_latency.png")

@@ -70,4 +70,4 @@ def write_samples(folder: Path) -> None:
         for sub, array in (("images", image), ("masks", vessel), ("fov", fov)):
             (folder / sub).mkdir(parents=True, exist_ok=True)
             Image.fromarray(array).save(folder / sub / f"{name}.png")
-    (folder / "README.md").write_text(SAMPLES_README)
+    (folder / "README.md").write_text(SAMPLES_README, encoding="utf-8")

@@ -28,7 +28,8 @@ def test_committed_bundles_match_the_generator(task: str, tmp_path) -> None:
     assert written, task
     for path in written:
         committed = BUNDLES_DIR / path.relative_to(tmp_path)
-        assert committed.read_text() == path.read_text(), f"{committed} differs: run make_bundles.py --task {task}"
+        same = committed.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+        assert same, f"{committed} differs: run make_bundles.py --task {task}"
     for copied in tmp_path.rglob("sample_data/**/*"):
         if copied.is_file():
             committed = BUNDLES_DIR / copied.relative_to(tmp_path)
@@ -60,12 +61,12 @@ def test_report_renders_readmes_and_table(task: str) -> None:
         before = definition.readme(spec, None)
         assert "Not trained yet" in before and spec["title"] in before
         path = BUNDLES_DIR / name / "docs" / "results.json"
-        records[name] = json.loads(path.read_text()) if path.is_file() else None
+        records[name] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
         if records[name] is not None:
             after = definition.readme(spec, records[name])
             assert "validation_curve.png" in after and f"{records[name]['steps']} steps" in after
     for name in definition.networks:  # the committed README: the zoo template's headings, nothing linked outside
-        text = (BUNDLES_DIR / name / "docs" / "README.md").read_text()
+        text = (BUNDLES_DIR / name / "docs" / "README.md").read_text(encoding="utf-8")
         headings = ["### **Authors**", "### **Tags**", "## **Model Description**", "## **Data**", "## **Performance**",
                     "## **Additional Usage Steps**", "## **System Configuration**", "## **Limitations**",
                     "## **Citation Info**"]  # fmt: skip
