@@ -343,7 +343,13 @@ class PolypTask(Task):
                 "| validation | 100 Kvasir-SEG (EffiSegNet validation split) + 132 CVC-ClinicDB frames (sequences 1, "
                 "6, 11, 16, 21, 26) |",
                 f"| budget | {self.epochs(r['max_steps']):.0f} epochs = {r['max_steps']} optimizer steps x batch "
-                f"{r['batch_size']}, identical for every polyp bundle |",
+                f"{r['batch_size']}, identical for every polyp bundle"
+                + (
+                    f"; best validation Dice gained {record['plateau_gain']:.3f} over the last quarter of the epochs"
+                    if record is not None and record.get("plateau_gain") is not None
+                    else ""
+                )
+                + " |",
                 f"| input | whole frames resized by the scale rule (longer side {FRAME_SIZE}), zero-padded to {roi}; "
                 "decoded, normalised and resized once, cached in memory |",
                 "| augmentation | "

@@ -36,6 +36,17 @@ def parse_validation(text: str) -> dict[str, float]:
     return {k: float(v) for k, v in (kv.split("=") for kv in text.split(";") if kv)}
 
 
+def plateau_gain(rows: list[dict], metric: str = "val_mean_dice") -> float | None:
+    """How much the best validation ``metric`` rose over the last quarter of the epochs: the best of the whole
+    run minus the best before its last quarter (issue 17's budget rule: under 0.005 means plateaued)."""
+    values = [(int(r["epoch"]), parse_validation(r["validation"])[metric]) for r in rows if r["validation"]]
+    if not values:
+        return None
+    last = int(rows[-1]["epoch"])
+    before = [v for e, v in values if e <= 0.75 * last]
+    return max(v for _, v in values) - max(before) if before else None
+
+
 def plot_curve(bundle: Path, rows: list[dict]) -> None:
     """docs/validation_curve.png: training loss and validation Dice against optimizer steps."""
     import matplotlib
@@ -178,6 +189,7 @@ def report(
             plot_curve(bundle, rows)
             record = measure(task, name, bundle, rows, data.resolve(), speed)
             reference_masks(bundle, task.reference_pattern)
+        record["plateau_gain"] = plateau_gain(rows)
         results.write_text(json.dumps(record, indent=4) + "\n", encoding="utf-8")
         readme.write_text(task.readme(task.networks[name], record), encoding="utf-8")
         print(f"{name}: done")

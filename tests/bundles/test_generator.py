@@ -75,3 +75,16 @@ def test_report_renders_readmes_and_table(task: str) -> None:
     table = definition.results_table(records)
     assert table[0].startswith("| bundle |") and len(table) >= 2 + len(definition.networks)
     assert all(line.count("|") == table[0].count("|") for line in table), "ragged table"
+
+
+def test_plateau_gain_is_the_last_quarters_improvement() -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        from bundle_tasks.report import plateau_gain
+    finally:
+        sys.path.pop(0)
+    dice = {5: 0.5, 10: 0.7, 15: 0.74, 20: 0.745}  # epochs 1-15 are the first three quarters of 20
+    rows = [{"epoch": str(e), "validation": f"val_mean_dice={dice[e]};val_mean_iou=0.1" if e in dice else ""}
+            for e in range(1, 21)]  # fmt: skip
+    assert plateau_gain(rows) == pytest.approx(0.005)
+    assert plateau_gain([{"epoch": "1", "validation": ""}]) is None
