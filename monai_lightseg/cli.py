@@ -136,6 +136,18 @@ def _merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_bundle(args: argparse.Namespace) -> int:
+    from monai_lightseg.export import export_bundle
+
+    try:
+        written = export_bundle(args.bundle, args.output, zip_file=args.zip)
+    except (FileExistsError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {written}: needs MONAI and the packages in its configs/metadata.json, not monai_lightseg")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monai-lightseg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -186,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     seg.add_argument("--no-store", action="store_true", help="with a DICOMweb input: do not store SEGs back")
     seg.set_defaults(func=_segment)
+    export = sub.add_parser(
+        "export-bundle", help="write a copy of a bundle that runs without monai_lightseg (its code in scripts/)"
+    )
+    export.add_argument("bundle", help="bundle folder (configs/, models/model.pt)")
+    export.add_argument("output", help="new folder for the copy (never overwritten)")
+    export.add_argument("--zip", action="store_true", help="also write OUTPUT.zip (one top folder, as the zoo's)")
+    export.set_defaults(func=_export_bundle)
     merge = sub.add_parser("merge", help="merge the reports of a batch split with --num-parts")
     merge.add_argument("output", help="the batch's output root")
     merge.set_defaults(func=_merge)

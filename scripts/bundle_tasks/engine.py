@@ -25,6 +25,12 @@ IMPORTS = [
 ]
 
 #: the changelog line of every bundle's first release after the zoo-convention changes (issue 19)
+#: the changelog line of every bundle's first release with the self-contained export
+EXPORT_CHANGES = (
+    "metadata lists the packages MONAI's readers and transforms in these configs need, so that the zoo's CI "
+    "installs them; `monai-lightseg export-bundle` writes a copy that runs without monai_lightseg"
+)
+
 ZOO_CHANGES = (
     "inference leaves out files that cannot be decoded, names each with the reason, and exits non-zero at the end; "
     "eval_metrics holds the shipped weights' validation result; pins are the tested versions; LICENSE holds the "
@@ -182,6 +188,10 @@ class Task:
     license: str
     #: the README's Tags line (the zoo template)
     tags: str
+    #: packages MONAI itself needs for the readers and transforms these configs name (PILReader: pillow,
+    #: RemoveSmallObjectsd and KeepLargestConnectedComponentd: scikit-image, FillHolesd: scipy, NIfTI: nibabel);
+    #: MONAI does not require them, so the metadata must list them for the zoo's CI to install them
+    monai_packages: tuple[str, ...] = ()
 
     def network_def(self, spec: dict) -> dict:
         return {
@@ -582,8 +592,11 @@ def installed_version(distribution: str) -> str:
     return version(distribution)
 
 
-def metadata_record(version: str, changelog: dict, fields: dict, extra: dict | None = None) -> dict:
-    """metadata.json: the schema, ``version`` and ``changelog``, the versions of what the bundle was built with,
+def metadata_record(
+    version: str, changelog: dict, fields: dict, packages: tuple[str, ...], extra: dict | None = None
+) -> dict:
+    """metadata.json: the schema, ``version`` and ``changelog``, the versions of what the bundle was built with
+    (``packages``: what MONAI's readers and transforms in the configs need, see :attr:`Task.monai_packages`),
     then the task's ``fields`` (every key of :data:`METADATA_FIELDS` but ``authors``), then ``extra`` keys of
     this package (``monai_lightseg_*``; MONAI's schema allows additional properties)."""
     import monai
@@ -606,6 +619,7 @@ def metadata_record(version: str, changelog: dict, fields: dict, extra: dict | N
             "monai_lightseg": __version__,
             "pytorch-ignite": installed_version("pytorch-ignite"),
             "fire": installed_version("fire"),
+            **{name: installed_version(name) for name in packages},
         },
         **{k: fields[k] for k in METADATA_FIELDS},
         **(extra or {}),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .engine import RUNTIME_CHANGES, ZOO_CHANGES, Task, metadata_record
+from .engine import EXPORT_CHANGES, RUNTIME_CHANGES, ZOO_CHANGES, Task, metadata_record
 from .polyp import BASELINE, SEED_A, SEED_B, SEED_C
 from .readme import compose, cpu_time
 from .report import fmt
@@ -204,8 +204,9 @@ class HippocampusTask(Task):
     def metadata(self, spec: dict) -> dict:
         shape = {"spatial_shape": self.roi, "dtype": "float32", "value_range": [0, 1], "is_patch_data": True}
         return metadata_record(
-            "0.2.0",
+            "0.2.1",
             {
+                "0.2.1": EXPORT_CHANGES + "; weights unchanged",
                 "0.2.0": (
                     "whole-head T1 studies: `monai-lightseg segment` and configs/inference_whole_head.json register "
                     "them to the MNI152 template, crop each hippocampus, segment the crops and paste the masks back "
@@ -269,11 +270,13 @@ class HippocampusTask(Task):
                     },
                 },
             },
+            packages=self.monai_packages,
             extra={"monai_lightseg_localisation": "hippocampus_mni152"},
         )
 
     # --- the report (scripts/report_results.py) ---
     tags = "Segmentation, MR, T1, Hippocampus, 3D"
+    monai_packages = ("nibabel",)
     selection = "weights with the best mean validation Dice over both classes"
     reference_pattern = "*_seg.nii.gz"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .engine import (
+    EXPORT_CHANGES,
     REPO,
     RUNTIME_CHANGES,
     ZOO_CHANGES,
@@ -211,8 +212,9 @@ class PolypTask(Task):
     def metadata(self, spec: dict) -> dict:
         shape = {"spatial_shape": self.roi, "dtype": "float32", "value_range": [0, 1], "is_patch_data": True}
         return metadata_record(
-            "0.2.0",
+            "0.2.1",
             {
+                "0.2.1": EXPORT_CHANGES + "; weights unchanged",
                 "0.2.0": (
                     "new recipe and weights (issue 17): a scale rule (frames resized to a longer side of 256 px, masks "
                     "resized back), whole frames instead of polyp-centred crops, components under 64 px dropped, "
@@ -270,10 +272,12 @@ class PolypTask(Task):
                     },
                 },
             },
+            packages=self.monai_packages,
         )
 
     # --- the report (scripts/report_results.py) ---
     tags = "Segmentation, Endoscopy, Colonoscopy, Polyp, 2D, RGB"
+    monai_packages = ("pillow", "scikit-image")
     selection = (
         "weights with the best validation Dice, every 5 epochs (the bundle's own inference: scale rule, "
         "post-processing, masks at the frames' own size)"

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from .engine import (
+    EXPORT_CHANGES,
     REPO,
     RUNTIME_CHANGES,
     ZOO_CHANGES,
@@ -176,8 +177,9 @@ class VesselTask(Task):
     def metadata(self, spec: dict) -> dict:
         shape = {"spatial_shape": self.roi, "dtype": "float32", "value_range": [0, 1], "is_patch_data": True}
         return metadata_record(
-            "0.3.2",
+            "0.3.3",
             {
+                "0.3.3": EXPORT_CHANGES + "; weights unchanged",
                 "0.3.2": ZOO_CHANGES + "; weights unchanged",
                 "0.3.1": RUNTIME_CHANGES,
                 "0.3.0": (
@@ -231,10 +233,12 @@ class VesselTask(Task):
                     },
                 },
             },
+            packages=self.monai_packages,
         )
 
     # --- the report (scripts/report_results.py) ---
     tags = "Segmentation, Fundus photography, Retinal vessels, 2D"
+    monai_packages = ("pillow", "scikit-image", "scipy")
     selection = "weights with the best validation Dice inside the FOV (whole images, sliding window)"
     reference_pattern = "*.png"
     #: one DRIVE-sized image as the network sees it (one channel: green + CLAHE; the CLAHE itself, about 40 ms,

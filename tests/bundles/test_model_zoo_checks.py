@@ -24,3 +24,28 @@ def test_every_bundle_passes_the_model_zoo_verification(tmp_path) -> None:
     passed = {line.split()[1] for line in done.stdout.splitlines() if line.startswith("PASS ")}
     assert passed == set(ALL_BUNDLES), done.stdout[-4000:] + done.stderr[-2000:]
     assert done.returncode == 0
+
+
+def test_metadata_pins_install_on_the_python_versions_the_readme_claims() -> None:
+    """Every pinned version in every bundle's metadata is the installed (tested) one, and supports the oldest
+    Python that setup.cfg and the README claim (numpy 2.4 and pillow 13 need 3.11: the claim follows them)."""
+    import configparser
+    import importlib.metadata as md
+    import json
+    import re
+
+    from packaging.specifiers import SpecifierSet
+
+    setup = configparser.ConfigParser()
+    setup.read(REPO / "setup.cfg", encoding="utf-8")
+    oldest = re.fullmatch(r">=\s*(3\.\d+)", setup["options"]["python_requires"].strip()).group(1)
+    assert f"Python >= {oldest}" in (REPO / "README.md").read_text(encoding="utf-8")
+    for path in sorted(BUNDLES_DIR.glob("*/configs/metadata.json")):
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+        pins = {"monai": metadata["monai_version"], "torch": metadata["pytorch_version"],
+                "numpy": metadata["numpy_version"], **metadata["required_packages_version"]}  # fmt: skip
+        for name, version in pins.items():
+            installed = md.version(name)
+            assert installed.split("+")[0] == version, f"{path}: {name} {version} pinned, {installed} tested"
+            supported = SpecifierSet(md.metadata(name).get("Requires-Python") or "")
+            assert supported.contains(f"{oldest}.0"), f"{path}: {name} {version} does not install on Python {oldest}"
