@@ -1,5 +1,5 @@
-"""One unreadable file among good ones (issue 19): every bundle's inference segments the good files, names the
-bad one with the reason, ends with a summary line and exits non-zero."""
+"""One unreadable file among good ones (issue 19): every bundle's inference (and its self-contained copy's)
+segments the good files, names the bad one with the reason, ends with a summary line and exits non-zero."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from monai_lightseg.data import readable_items
+from monai_lightseg.export import export_bundle
 from tests.bundles.conftest import ensure_weights
 
 CASES = {  # bundle -> (a good sample's folder, the suffix of a good sample, the suffix of its written mask)
@@ -18,10 +19,16 @@ CASES = {  # bundle -> (a good sample's folder, the suffix of a good sample, the
 }
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_a_truncated_file_is_reported_and_the_rest_segmented(name: str, scratch_bundle, tmp_path) -> None:
+#: the self-contained copies (monai-lightseg export-bundle) too, one 2D and one 3D
+EXPORTED = ["polyp_endoscopy_unet_segmentation", "hippocampus_mri_unet_segmentation"]
+
+
+@pytest.mark.parametrize("name, exported", [(n, False) for n in sorted(CASES)] + [(n, True) for n in EXPORTED])
+def test_a_truncated_file_is_reported_and_the_rest_segmented(name: str, exported: bool, scratch_bundle, tmp_path):
     root = scratch_bundle(name)
     ensure_weights(root)
+    if exported:
+        root = export_bundle(root, tmp_path / "exported" / name)
     folder, suffix, mask_suffix = CASES[name]
     inputs = tmp_path / "in"
     inputs.mkdir()
