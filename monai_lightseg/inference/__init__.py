@@ -1,7 +1,15 @@
 """Inference entry points shared by the batch command, the bundles and other callers."""
 
 from monai_lightseg.inference.bundle_segmenter import BundleSegmenter
+from monai_lightseg.inference.clicks import segment_around_clicks
 from monai_lightseg.inference.locate_then_segment import LocateThenSegmentInferer
 from monai_lightseg.inference.runtimes import RUNTIMES, OnnxRuntimeNetwork, deploy
 
-__all__ = ["BundleSegmenter", "LocateThenSegmentInferer", "OnnxRuntimeNetwork", "RUNTIMES", "deploy"]
+__all__ = [
+    "BundleSegmenter",
+    "LocateThenSegmentInferer",
+    "OnnxRuntimeNetwork",
+    "RUNTIMES",
+    "deploy",
+    "segment_around_clicks",
+]
