@@ -7,7 +7,7 @@ import sys
 
 from tests.conftest import REPO
 
-TARGETS = ["monai_lightseg", "tests", "benchmarks", "scripts"]
+TARGETS = ["monai_lightseg", "tests", "benchmarks", "scripts", "apps"]
 
 
 def test_flake8_clean() -> None:
