@@ -21,7 +21,7 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,dicom]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,dicom,federated]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -148,6 +148,29 @@ def _export_bundle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _federate(args: argparse.Namespace) -> int:
+    """Federated training of a polyp bundle between the Kvasir-SEG and CVC-ClinicDB sites (NVFlare simulator)."""
+    try:
+        from monai_lightseg.federated.job import run_federation
+    except ImportError as err:
+        print(f"error: federated training needs NVIDIA FLARE: pip install 'monai_lightseg[federated]' ({err})",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        summary = run_federation(
+            args.bundle, args.data, args.workspace, rounds=args.rounds, local_epochs=args.local_epochs,
+            compression=args.compression, seed=args.seed, threads_per_site=args.threads,
+        )  # fmt: skip
+    except (FileExistsError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    sent = [r for r in summary["updates"] if r["side"] == "site"]
+    ratio = sum(r["bytes_sent"] for r in sent) / max(1, sum(r["bytes_uncompressed"] for r in sent))
+    print(f"{args.rounds} rounds in {summary['wall_s']:.0f} s; global models in {args.workspace}/global_models, "
+          f"final {args.workspace}/model.pt; updates sent at {ratio:.3f}x their float32 size")  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monai-lightseg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -205,6 +228,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("output", help="new folder for the copy (never overwritten)")
     export.add_argument("--zip", action="store_true", help="also write OUTPUT.zip (one top folder, as the zoo's)")
     export.set_defaults(func=_export_bundle)
+    fed = sub.add_parser("federate", help="federated training of a polyp bundle: Kvasir-SEG and CVC-ClinicDB sites")
+    fed.add_argument("--bundle", required=True, help="polyp bundle folder (its train.json drives each site)")
+    fed.add_argument("--data", required=True, help="folder the bundle's datalist is relative to (../shared/data)")
+    fed.add_argument("--workspace", required=True, help="new folder for the run (never overwritten)")
+    fed.add_argument("--rounds", type=int, required=True, help="federated rounds")
+    fed.add_argument("--local-epochs", type=int, default=1, help="passes over a site's frames per round")
+    fed.add_argument("--compression", choices=["int8", "fp16"], default=None, help="compress the sites' updates")
+    fed.add_argument("--seed", type=int, default=0, help="seed of the global model's initialisation")
+    fed.add_argument("--threads", type=int, default=1, help="torch threads per site process")
+    fed.set_defaults(func=_federate)
     merge = sub.add_parser("merge", help="merge the reports of a batch split with --num-parts")
     merge.add_argument("output", help="the batch's output root")
     merge.set_defaults(func=_merge)

@@ -1,0 +1,73 @@
+"""One federation site: the NVFlare Client API script the job runs at each site (``train_script``).
+
+Per round it receives the global model, validates it on the site's validation frames (the Dice it reports is
+the global model's, before local training), trains ``--local-epochs`` passes over the site's training frames
+with the bundle's own ``train.json`` (through MONAI's ``MonaiAlgo``, with :func:`.overrides.federated_overrides`)
+and sends back the difference from the global model. What leaves the site: that difference (tensors), its
+validation metrics and step count; never images, labels or file names.
+
+Arguments: ``--bundle`` (a polyp bundle folder), ``--site-config`` (JSON: {"overrides": {...}}, written by the
+job), ``--local-epochs``, ``--threads`` and ``--record DIR`` (tests: also save each update sent, as
+``DIR/<site>_round<r>.pt``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bundle", required=True)
+    parser.add_argument("--site-config", required=True)
+    parser.add_argument("--local-epochs", type=int, default=1)
+    parser.add_argument("--record", default=None)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    import nvflare.client as flare
+    from monai.fl.client import MonaiAlgo
+    from monai.fl.utils.exchange_object import ExchangeObject
+    from nvflare.app_common.abstract.fl_model import ParamsType
+
+    flare.init()
+    site = flare.get_site_name()
+    overrides = json.loads(Path(args.site_config).read_text(encoding="utf-8"))["overrides"]
+    algo = MonaiAlgo(
+        bundle_root=args.bundle,
+        local_epochs=args.local_epochs,
+        send_weight_diff=True,
+        config_train_filename="configs/train.json",
+        config_evaluate_filename="configs/train.json",  # the bundle's validate#evaluator on the site's frames
+        train_kwargs=overrides,
+        eval_kwargs=overrides,
+        disable_ckpt_loading=True,
+    )
+    algo.initialize(extra={"CLIENT_NAME": site})
+    while flare.is_running():
+        received = flare.receive()
+        weights = {k: torch.as_tensor(v) for k, v in received.params.items()}
+        metrics = algo.evaluate(ExchangeObject(weights=weights)).metrics
+        algo.train(ExchangeObject(weights=weights))
+        update = algo.get_weights()
+        steps = int(update.statistics["num_executed_iterations"])
+        diff = {k: torch.as_tensor(v).cpu() for k, v in update.weights.items()}  # torch: NVFlare converts
+        if args.record:
+            Path(args.record).mkdir(parents=True, exist_ok=True)
+            torch.save({"global": received.params, "diff": {k: v.numpy() for k, v in diff.items()}, "steps": steps},
+                       Path(args.record) / f"{site}_round{received.current_round}.pt")  # fmt: skip
+        print(f"{site} round {received.current_round}: global model val Dice {metrics.get('val_mean_dice', 0):.4f} "
+              f"before local training; {steps} local steps", flush=True)  # fmt: skip
+        flare.send(flare.FLModel(params=diff, params_type=ParamsType.DIFF,
+                                 metrics={k: float(v) for k, v in metrics.items()}))  # fmt: skip
+    algo.finalize()
+
+
+if __name__ == "__main__":
+    main()
