@@ -114,9 +114,18 @@ def segment_whole_head(
     """Segment ``study`` (a whole-head T1 or a crop) with ``segment_file`` (a bundle on a file path, returning
     (Z, Y, X) labels on that file's grid, e.g. :class:`monai_lightseg.inference.BundleSegmenter`).
 
-    Raises :class:`LocalisationError` with the reason when the study cannot be localised."""
+    Raises :class:`LocalisationError` with the reason when the study cannot be localised, and for a whole head
+    when the bundle's metadata says its network is not fit for whole heads (``monai_lightseg_whole_head_refused``:
+    the measured reason; crops are still segmented)."""
     names = names or {1: "anterior", 2: "posterior"}
+    refused = getattr(segment_file, "metadata", {}).get("monai_lightseg_whole_head_refused")
     with tempfile.TemporaryDirectory() as tmp:
+        if refused and not is_crop(study):
+            bundle = getattr(segment_file, "bundle_dir", Path("this bundle")).name
+            raise LocalisationError(
+                f"a whole-head volume, and {bundle} is not fit for whole heads: {refused}; segment whole heads with "
+                "hippocampus_mri_unet_segmentation, or crop around the hippocampus first"
+            )
         if is_crop(study):
             path = Path(tmp) / "study.nii.gz"
             sitk.WriteImage(study, str(path))

@@ -25,6 +25,10 @@ are for research only and are not a medical device.
 """
 
 
+#: the start of a seed bundle's whole-head refusal; the measured masks follow (docs/whole_head.md)
+WHOLE_HEAD = "on whole-head T1 volumes (the moved MNI152 template) its masks are "
+
+
 class HippocampusTask(Task):
     name = "hippocampus"
     prefix = "hippocampus_mri"
@@ -41,18 +45,22 @@ class HippocampusTask(Task):
                 "efam_dilations": [1, 2],
             },
             "title": "EMIS-Net 3D",
+            "whole_head_refused": WHOLE_HEAD
+            + "0.86-1.0 cm3 per side, none of it anterior, 9-18 mm from the hippocampus",
             "seed": SEED_C,
         },
         "hippocampus_mri_feature_compression_net_segmentation": {
             "target": "monai_lightseg.networks.nets.FeatureCompressionNet",
             "args": {"channels": [8, 24, 48, 96], "bir_kernel": 5, "attention_kernel": 5},
             "title": "FeatureCompressionNet 3D",
+            "whole_head_refused": WHOLE_HEAD + "0.6-0.7 cm3 per side, 28 mm from the hippocampus",
             "seed": SEED_A,
         },
         "hippocampus_mri_light_u2net_segmentation": {
             "target": "monai_lightseg.networks.nets.LightU2Net",
             "args": {"channels": [8, 24, 64, 128], "mid_channels": [4, 12, 32, 64], "kernel_sizes": [3, 5, 5]},
             "title": "LightU2Net 3D",
+            "whole_head_refused": WHOLE_HEAD + "0.6 cm3 per side, 28 mm from the hippocampus",
             "seed": SEED_B,
         },
         "hippocampus_mri_unet_segmentation": {
@@ -203,9 +211,17 @@ class HippocampusTask(Task):
 
     def metadata(self, spec: dict) -> dict:
         shape = {"spatial_shape": self.roi, "dtype": "float32", "value_range": [0, 1], "is_patch_data": True}
+        extra = {"monai_lightseg_localisation": "hippocampus_mni152"}
+        if spec.get("whole_head_refused"):  # measured implausible on whole heads: refused with the reason
+            extra["monai_lightseg_whole_head_refused"] = spec["whole_head_refused"]
         return metadata_record(
-            "0.2.1",
+            "0.2.2",
             {
+                "0.2.2": (
+                    "whole-head T1 studies: the three seed-network bundles refuse them with the measured reason "
+                    "(their masks there are implausible: monai_lightseg_whole_head_refused), the UNet bundle "
+                    "segments them as before; MSD-style crops unchanged; weights unchanged"
+                ),
                 "0.2.1": EXPORT_CHANGES + "; weights unchanged",
                 "0.2.0": (
                     "whole-head T1 studies: `monai-lightseg segment` and configs/inference_whole_head.json register "
@@ -228,8 +244,15 @@ class HippocampusTask(Task):
                 "description": (
                     f"{spec['title']} ({spec['seed']}) trained from scratch on the shared training split of MSD "
                     "Task04 Hippocampus. Intended input: an MSD-style MRI volume cropped around one hippocampus "
-                    "(about 35x50x35 mm at 1 mm); whole-head T1 volumes go through `monai-lightseg segment`, which "
-                    "locates and crops each hippocampus first (monai_lightseg_localisation). Output: labels 0 "
+                    "(about 35x50x35 mm at 1 mm); "
+                    + (
+                        "whole-head T1 volumes are refused with the reason (monai_lightseg_whole_head_refused: this "
+                        "network's masks on whole heads are implausible; the UNet bundle segments them). "
+                        if spec.get("whole_head_refused")
+                        else "whole-head T1 volumes go through `monai-lightseg segment`, which locates and crops each "
+                        "hippocampus first (monai_lightseg_localisation). "
+                    )
+                    + "Output: labels 0 "
                     "background, 1 anterior, 2 posterior on the input's own grid. Weights inherit CC-BY-SA 4.0 from "
                     "the data."
                 ),
@@ -271,7 +294,7 @@ class HippocampusTask(Task):
                 },
             },
             packages=self.monai_packages,
-            extra={"monai_lightseg_localisation": "hippocampus_mni152"},
+            extra=extra,
         )
 
     # --- the report (scripts/report_results.py) ---
@@ -320,9 +343,19 @@ class HippocampusTask(Task):
                 "Input: a T1-weighted MRI volume **cropped around one hippocampus**, like the MSD Task04 "
                 "volumes (about",
                 "35x50x35 voxels at 1 mm): the network never saw anything but hippocampus crops. A whole-head T1",
-                "goes through `monai-lightseg segment`, which registers it to the MNI152 template, crops each",
-                "hippocampus, segments the crops with this bundle and pastes the masks back (the monai_lightseg",
-                "repository's docs/whole_head.md; measured reliable with the UNet bundle only so far). Formats:",
+                *(
+                    [
+                        "is refused with the reason: on whole heads (the moved MNI152 template) this network's masks",
+                        f"are implausible ({spec['whole_head_refused'].split('its masks are ')[-1]}); segment whole",
+                        "heads with the UNet bundle (the monai_lightseg repository's docs/whole_head.md). Formats:",
+                    ]
+                    if spec.get("whole_head_refused")
+                    else [
+                        "goes through `monai-lightseg segment`, which registers it to the MNI152 template, crops each",
+                        "hippocampus, segments the crops with this bundle and pastes the masks back (the",
+                        "monai_lightseg repository's docs/whole_head.md). Formats:",
+                    ]
+                ),
                 "NIfTI (`.nii`, `.nii.gz`), NRRD, MHA; a DICOM MR series goes through",
                 "`monai-lightseg segment` (the package's checked DICOM reader; masks come back as NIfTI "
                 "and DICOM SEG).",

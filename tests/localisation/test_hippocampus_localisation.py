@@ -199,3 +199,16 @@ def test_bundle_run_whole_head_config(tmp_path) -> None:
     reference = sitk.ReadImage(str(BUNDLE / "sample_data/reference/hippocampus_033_seg.nii.gz"))
     got = sitk.ReadImage(str(tmp_path / "out" / "hippocampus_033_seg.nii.gz"))
     assert np.array_equal(sitk.GetArrayFromImage(got), sitk.GetArrayFromImage(reference))
+
+
+def test_a_seed_bundle_refuses_whole_heads_with_the_measured_reason_but_segments_crops() -> None:
+    """Bundles whose network measured implausible on whole heads say so instead of returning a wrong mask."""
+    from monai_lightseg.inference import BundleSegmenter
+
+    seed = BundleSegmenter(BUNDLES_DIR / "hippocampus_mri_feature_compression_net_segmentation", device="cpu")
+    study, _ = moved_head(spacing=(2.0, 2.0, 2.0))
+    with pytest.raises(LocalisationError, match="not fit for whole heads: on whole-head T1 volumes .* 28 mm"):
+        segment_whole_head(study, seed)
+    crop = sitk.ReadImage(str(BUNDLE / "sample_data" / "images" / "hippocampus_033.nii.gz"))
+    result = segment_whole_head(crop, seed)
+    assert not result.localised and result.labels.any()
