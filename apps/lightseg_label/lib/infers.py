@@ -12,6 +12,7 @@ Labels returned: 2D a PNG (H, W) at the image's size, 3D a NIfTI on the image's 
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import threading
@@ -30,8 +31,6 @@ class _BundleTask(InferTask):
     """Shared: the bundle's segmenter, loaded at the first request and kept (a warm server answers fast)."""
 
     def __init__(self, bundle: Path, type: InferType, description: str, config: dict | None = None) -> None:
-        import json
-
         self.bundle = Path(bundle)
         metadata = json.loads((self.bundle / "configs" / "metadata.json").read_text(encoding="utf-8"))
         image = metadata["network_data_format"]["inputs"]["image"]
