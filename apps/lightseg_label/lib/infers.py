@@ -26,6 +26,10 @@ from PIL import Image
 
 logger = logging.getLogger(__name__)
 
+#: bundle folder -> (mtime of its model.pt, BundleSegmenter), shared by the tasks of one bundle
+_LOADED: dict[Path, tuple[int, Any]] = {}
+_LOCK = threading.Lock()  # guards loading, not running: a loaded bundle is read-only at inference
+
 
 class _BundleTask(InferTask):
     """Shared: the bundle's segmenter, loaded at the first request and kept (a warm server answers fast)."""
@@ -39,20 +43,20 @@ class _BundleTask(InferTask):
         labels = {v: (1 if len(channels) == 1 else k) for k, v in names.items()}
         super().__init__(type, labels, len(image["spatial_shape"]), description, config)
         self.metadata = metadata
-        self._segmenter, self._stamp = None, None
-        self._lock = threading.Lock()
 
     def segmenter(self):
-        """The loaded bundle; loaded again when its ``models/model.pt`` changed (a fine-tune, which MONAI Label
-        runs in another process, wrote new weights)."""
+        """The loaded bundle, shared by every task of that bundle (automatic and click-guided load it once); loaded
+        again when its ``models/model.pt`` changed (a fine-tune, which MONAI Label runs in another process, wrote
+        new weights)."""
         weights = self.bundle / "models" / "model.pt"
-        with self._lock:
+        with _LOCK:
             stamp = weights.stat().st_mtime_ns
-            if self._segmenter is None or stamp != self._stamp:
+            loaded = _LOADED.get(self.bundle)
+            if loaded is None or loaded[0] != stamp:
                 from monai_lightseg.inference import BundleSegmenter
 
-                self._segmenter, self._stamp = BundleSegmenter(self.bundle), stamp
-            return self._segmenter
+                loaded = _LOADED[self.bundle] = (stamp, BundleSegmenter(self.bundle))
+            return loaded[1]
 
     def is_valid(self) -> bool:
         return (self.bundle / "models" / "model.pt").is_file()
