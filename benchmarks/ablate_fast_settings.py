@@ -51,7 +51,7 @@ CANDIDATES = {
         ("emisnet stem_stride=2", "emisnet", {"stem_stride": 2}),
         ("light_u2net bundle", "light_u2net", {}),
         ("light_u2net stem_stride=2", "light_u2net", {"stem_stride": 2}),
-    ],
+    ]
 }
 
 
@@ -151,7 +151,9 @@ def main() -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         meta = {"torch": torch.__version__, "threads": args.threads, "command": " ".join(sys.argv)}
-        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=4, default=list) + "\n")
+        args.out.write_text(
+            json.dumps({"meta": meta, "results": results}, indent=4, default=list) + "\n", encoding="utf-8"
+        )
     return 0
 
 

@@ -175,7 +175,9 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    datalist = json.loads((REPO / "bundles/polyp_endoscopy_unet_segmentation/configs/datalist.json").read_text())
+    datalist = json.loads(
+        (REPO / "bundles/polyp_endoscopy_unet_segmentation/configs/datalist.json").read_text(encoding="utf-8")
+    )
     data = (load(datalist["training"], args.data, args.size), load(datalist["validation"], args.data, args.size))
     results = []
     for entry in args.networks:
@@ -187,7 +189,7 @@ def main() -> int:
               + f"; flip TTA {r['validation_dice_flip_tta']['all']:.3f}", flush=True)  # fmt: skip
     if args.out:
         meta = {"torch": torch.__version__, "threads": args.threads, "size": args.size, "command": " ".join(sys.argv)}
-        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=4) + "\n")
+        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=4) + "\n", encoding="utf-8")
     return 0
 
 

@@ -79,7 +79,7 @@ def main() -> int:
               f"| {compile_s:.0f} |")  # fmt: skip
     if args.out:
         meta = {"torch": torch.__version__, "threads": args.threads, "command": " ".join(sys.argv)}
-        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=4) + "\n")
+        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=4) + "\n", encoding="utf-8")
     return 0
 
 

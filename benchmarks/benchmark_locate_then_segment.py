@@ -44,7 +44,7 @@ def canvases(data: Path, bundle: Path, n_images: int, size: int, seed: int = 0, 
     import numpy as np
     from PIL import Image
 
-    split = json.loads((bundle / "configs" / "datalist.json").read_text())["validation"]
+    split = json.loads((bundle / "configs" / "datalist.json").read_text(encoding="utf-8"))["validation"]
     kvasir = [i for i in split if i["image"].startswith("kvasir")]
     cvc = [i for i in split if i["image"].startswith("cvc")]
     chosen = [x for pair in zip(kvasir, cvc) for x in pair][:n_images]
@@ -89,7 +89,7 @@ def volumes(data: Path, bundle: Path, n_volumes: int, shape: tuple[int, int, int
     import numpy as np
 
     root = data / "msd_hippocampus"
-    split = json.loads((bundle / "configs" / "datalist.json").read_text())["validation"]
+    split = json.loads((bundle / "configs" / "datalist.json").read_text(encoding="utf-8"))["validation"]
     rng = np.random.default_rng(seed)
 
     def load(item):
@@ -259,7 +259,7 @@ def main() -> int:
             "frame_size": results[0].get("frame_size") if results else None,
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

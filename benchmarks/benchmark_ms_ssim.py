@@ -120,7 +120,7 @@ def main() -> int:
     if args.out:
         meta = {"threads": args.threads, "repeats": args.repeats, "torch": torch.__version__}
         meta["cpu"] = platform.processor() or platform.machine()
-        args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+        args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

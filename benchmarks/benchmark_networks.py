@@ -302,7 +302,9 @@ def plot(rows: list[dict], path: Path, device: str) -> None:
 
 
 def _cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+    for line in (
+        Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines() if Path("/proc/cpuinfo").exists() else []
+    ):
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
@@ -368,7 +370,7 @@ def main() -> int:
     if args.runtimes is None:
         args.runtimes = list(CPU_RUNTIMES if args.device == "cpu" else CUDA_RUNTIMES)
     if args.table_from:
-        with args.table_from.open(newline="") as f:
+        with args.table_from.open(newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
         print(wide_table(rows))
         plot(rows, args.table_from.with_suffix(".png"), rows[0]["device"])
@@ -402,14 +404,14 @@ def main() -> int:
         import torch
 
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("w", newline="") as f:
+        with args.out.open("w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
         hardware = torch.cuda.get_device_name(0) if args.device == "cuda" else _cpu_name()
         meta = {"torch": torch.__version__, "hardware": hardware, "python": platform.python_version(),
                 "command": " ".join(sys.argv)}  # fmt: skip
-        args.out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=4) + "\n")
+        args.out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=4) + "\n", encoding="utf-8")
         plot(rows, args.out.with_suffix(".png"), args.device)
     return 0
 

@@ -46,11 +46,11 @@ def scratch_bundle(name: str, images: int, dest: Path) -> tuple[Path, Path]:
     """A copy of the bundle's configs under ``dest`` and a datalist cut to its first ``images`` training items."""
     root = dest / name
     shutil.copytree(REPO / "bundles" / name / "configs", root / "configs")
-    datalist = json.loads((root / "configs" / "datalist.json").read_text())
+    datalist = json.loads((root / "configs" / "datalist.json").read_text(encoding="utf-8"))
     datalist["training"] = datalist["training"][:images]
     datalist["validation"] = datalist["validation"][:4]  # instantiated (and cached) by the config, never run
     cut = dest / f"{name}_datalist.json"
-    cut.write_text(json.dumps(datalist))
+    cut.write_text(json.dumps(datalist), encoding="utf-8")
     return root, cut
 
 
@@ -67,7 +67,7 @@ def bundle_step(root: Path, datalist: Path, data: Path, epochs: int, epoch_lengt
     result = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"bundle training failed in {root}:\n{result.stderr[-3000:]}")
-    with (root / "models" / "training_log.csv").open(newline="") as f:
+    with (root / "models" / "training_log.csv").open(newline="", encoding="utf-8") as f:
         elapsed = [float(r["elapsed_s"]) for r in csv.DictReader(f)]
     per_epoch = [(b - a) / epoch_length for a, b in zip(elapsed, elapsed[1:])]
     return {"step_s": statistics.median(per_epoch), "per_epoch_step_s": per_epoch,
@@ -131,7 +131,7 @@ def bare_steps(root: Path, datalist: Path, data: Path, steps: int, threads: int)
     start = time.perf_counter()
     evaluator.run()
     val_s_per_image = (time.perf_counter() - start) / len(parser.get_parsed_content("validate#datalist"))
-    full_val = len(json.loads((root / "configs" / "datalist.json").read_text())["validation"])
+    full_val = len(json.loads((root / "configs" / "datalist.json").read_text(encoding="utf-8"))["validation"])
     steps_between = parser.get_parsed_content("val_interval") * parser.get_parsed_content("epoch_length")
     return {"bare_step_s": statistics.median(times["bare"]), "compute_step_s": statistics.median(times["compute"]),
             "cache_s": cache_s, "batch_size": batch_size, "validation_s_per_image": val_s_per_image,
@@ -174,7 +174,7 @@ def main() -> int:
                 "epoch_length": args.epoch_length, "bundle_overrides": extra,
                 "command": " ".join(sys.argv)}  # fmt: skip
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=4) + "\n")
+        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=4) + "\n", encoding="utf-8")
     return 0
 
 

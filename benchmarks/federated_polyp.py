@@ -45,7 +45,7 @@ def evaluate(weights: Path, data: Path, out: Path, bundle: Path = BUNDLE) -> dic
     shutil.copy2(weights, work / "models" / "model.pt")
     run(config_file=[str(work / "configs/inference.json"), str(work / "configs/evaluate.json")],
         bundle_root=str(work), dataset_dir=str(data), output_dir=str(out / "evaluation"))  # fmt: skip
-    with (out / "evaluation" / "per_image.csv").open(newline="") as f:
+    with (out / "evaluation" / "per_image.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     result = {"weights": str(weights.relative_to(REPO)) if weights.is_relative_to(REPO) else str(weights)}
     for site, dataset in DATASET_OF_SITE.items():
@@ -104,7 +104,9 @@ def main() -> int:
     out = args.out / name
     summary = run_federation(BUNDLE, args.data, out / "workspace", rounds=args.rounds,
                              local_epochs=args.local_epochs, compression=args.compression, seed=args.seed)  # fmt: skip
-    shutil.copy2(out / "workspace" / "summary.json", out / "summary.json")
+    from federated_report import condensed
+
+    (out / "summary.json").write_text(json.dumps(condensed(summary), indent=4) + "\n", encoding="utf-8")
     evaluate(out / "workspace" / "model.pt", args.data, out)
     print(f"{name}: {summary['wall_s']:.0f} s", flush=True)
     return 0

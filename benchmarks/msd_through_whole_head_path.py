@@ -27,7 +27,7 @@ def main() -> int:
     parser.add_argument("--bundle", type=Path, default=REPO / "bundles" / "hippocampus_mri_unet_segmentation")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "msd_hippocampus")
     args = parser.parse_args()
-    split = json.loads((args.bundle / "configs" / "datalist.json").read_text())["validation"]
+    split = json.loads((args.bundle / "configs" / "datalist.json").read_text(encoding="utf-8"))["validation"]
     segmenter = BundleSegmenter(args.bundle, device="cpu")
     dice, localised = {1: [], 2: []}, 0
     for item in split:
@@ -37,7 +37,7 @@ def main() -> int:
         for k in dice:
             p, g = result.labels == k, truth == k
             dice[k].append(2 * (p & g).sum() / max(1, p.sum() + g.sum()))
-    recorded = json.loads((args.bundle / "docs" / "validation" / "summary.json").read_text())["all"]
+    recorded = json.loads((args.bundle / "docs" / "validation" / "summary.json").read_text(encoding="utf-8"))["all"]
     print(f"{len(split)} volumes, {localised} localised")
     for k, name in ((1, "anterior"), (2, "posterior")):
         path_dice, recorded_dice = np.mean(dice[k]), recorded[name]["dice"]["mean"]

@@ -133,7 +133,7 @@ def main() -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         meta = {"torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
                 "threads": args.threads, "command": " ".join(sys.argv)}  # fmt: skip
-        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+        args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

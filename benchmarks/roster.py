@@ -35,7 +35,7 @@ def roster(case: str) -> list[tuple[str, str]]:
 def network_def(name: str, case: str) -> dict:
     """The ``network_def`` of ``name``'s bundle for ``case``, as committed."""
     bundle = f"{TASKS[case]}_{'unet' if name == BASELINE else name}_segmentation"
-    config = json.loads((REPO / "bundles" / bundle / "configs" / "inference.json").read_text())
+    config = json.loads((REPO / "bundles" / bundle / "configs" / "inference.json").read_text(encoding="utf-8"))
     return dict(config["network_def"])
 
 

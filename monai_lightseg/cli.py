@@ -24,7 +24,7 @@ def best_polyp_bundle() -> Path | None:
         record = bundle / "models" / "model.best.json"
         finished = (bundle / "docs" / "results.json").is_file()
         if finished and (bundle / "models" / "model.pt").is_file() and record.is_file():
-            value = float(json.loads(record.read_text())["value"])
+            value = float(json.loads(record.read_text(encoding="utf-8"))["value"])
             if value > score:
                 best, score = bundle, value
     return best

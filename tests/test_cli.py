@@ -57,7 +57,9 @@ def test_segment_cli_rules_and_usage_errors(tmp_path, capsys) -> None:
         "ORIGINAL",
     ]
     assert main(args) == 0
-    assert "skipped" in (out / "report.csv").read_text() and "ORIGINAL" in (out / "report.csv").read_text()
+    assert "skipped" in (out / "report.csv").read_text(encoding="utf-8") and "ORIGINAL" in (
+        out / "report.csv"
+    ).read_text(encoding="utf-8")
     assert main(args) == 2  # the output holds a batch: needs --resume or --overwrite
     assert "--resume" in capsys.readouterr().err
     assert (

@@ -62,7 +62,7 @@ def fetch_studies(url: str, cache: Path, search_filters: Mapping[str, str] | Non
 def store_results(url: str, output: Path, manifest: Manifest) -> int:
     """STOW-RS every SEG of the studies done in ``manifest`` that was not stored yet; returns how many."""
     record = output / "pacs_stored.txt"
-    stored = set(record.read_text().split()) if record.is_file() else set()
+    stored = set(record.read_text(encoding="utf-8").split()) if record.is_file() else set()
     client = _client(url)
     count = 0
     for key, study in manifest.done(output).items():
@@ -73,7 +73,7 @@ def store_results(url: str, output: Path, manifest: Manifest) -> int:
         if any(str(ds.SOPClassUID) != SEG_SOP_CLASS for ds in datasets):
             raise ValueError(f"study {key}: an output meant for the PACS is not a DICOM SEG.")
         client.store_instances(datasets=datasets)
-        with record.open("a") as f:
+        with record.open("a", encoding="utf-8") as f:
             f.write(key + "\n")
         count += len(datasets)
         logger.info("study %s: stored %d SEG instance(s)", key, len(datasets))

@@ -52,7 +52,7 @@ class Manifest:
     def done(self, root: Path) -> dict[str, StudyRecord]:
         records: dict[str, StudyRecord] = {}
         if self.path.is_file():
-            for line in self.path.read_text().splitlines():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
                 if line.strip():
                     try:
                         record = StudyRecord(**json.loads(line))
@@ -63,7 +63,7 @@ class Manifest:
 
     def append(self, record: StudyRecord) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a") as f:
+        with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(asdict(record)) + "\n")
             f.flush()
             os.fsync(f.fileno())
@@ -73,7 +73,7 @@ def write_reports(records: list[StudyRecord], csv_path: Path, json_path: Path) -
     """``report.csv`` (one row per study, :data:`REPORT_FIELDS`) and ``report.json`` (the same plus counts)."""
     rows = [{k: getattr(r, k) for k in REPORT_FIELDS} for r in sorted(records, key=lambda r: r.key)]
     tmp = csv_path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as f:
+    with tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=REPORT_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
@@ -81,5 +81,5 @@ def write_reports(records: list[StudyRecord], csv_path: Path, json_path: Path) -
     counts = {s: sum(r.status == s for r in records) for s in ("done", "failed", "skipped")}
     payload = {"counts": counts, "studies": rows}
     tmp = json_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     tmp.replace(json_path)

@@ -333,7 +333,7 @@ def _run_folder(options: BatchOptions) -> int:
 
 def _write_keys(path: Path, items: list[StudyItem]) -> None:
     def write(tmp: Path) -> None:
-        with tmp.open("w", newline="") as f:
+        with tmp.open("w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(["key", "kind", "input_relpath"])
             for i in items:
@@ -348,7 +348,7 @@ def merge_parts(output: str | Path) -> int:
     out = Path(output)
     records: dict[str, StudyRecord] = {}
     for path in sorted(out.glob("manifest.part*.jsonl")):
-        for line in path.read_text().splitlines():
+        for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 try:
                     r = StudyRecord(**json.loads(line))
@@ -360,9 +360,9 @@ def merge_parts(output: str | Path) -> int:
     write_reports(list(records.values()), out / "report.csv", out / "report.json")
     rows = []
     for path in sorted(out.glob("keys.part*.csv")):
-        with path.open(newline="") as f:
+        with path.open(newline="", encoding="utf-8") as f:
             rows += list(csv.reader(f))[1:]
-    with (out / "keys.csv").open("w", newline="") as f:
+    with (out / "keys.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["key", "kind", "input_relpath"])
         writer.writerows(sorted(set(map(tuple, rows))))

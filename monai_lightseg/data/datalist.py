@@ -105,7 +105,7 @@ def load_datalist(
     Raises ``ValueError`` naming the file when the key is missing, and ``FileNotFoundError`` naming the first
     listed file that does not exist under ``root``.
     """
-    data = json.loads(Path(path).read_text())
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
     if key not in data:
         raise ValueError(f"{path}: no key {key!r}; keys are {sorted(data)}.")
     items = []

@@ -41,7 +41,7 @@ class KeepBestNetwork:
 
     def best(self) -> float:
         if self.sidecar.is_file():
-            return float(json.loads(self.sidecar.read_text())["value"])
+            return float(json.loads(self.sidecar.read_text(encoding="utf-8"))["value"])
         return -math.inf
 
     def attach(self, engine) -> None:
@@ -58,5 +58,5 @@ class KeepBestNetwork:
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; the weights are meant to be shared
         os.replace(tmp, self.model_path)
         record = {"metric": self.metric_name, "value": value}
-        self.sidecar.write_text(json.dumps(record, indent=4) + "\n")
+        self.sidecar.write_text(json.dumps(record, indent=4) + "\n", encoding="utf-8")
         logger.info("New best %s = %.4f: saved %s.", self.metric_name, value, self.model_path)

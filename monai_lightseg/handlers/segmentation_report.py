@@ -74,14 +74,16 @@ class SegmentationReport:
             root = os.path.commonpath(names)  # no machine paths in a report that may be shared
             for r in self.rows:
                 r["image"] = os.path.relpath(r["image"], root)
-        with (self.output_dir / "per_image.csv").open("w", newline="") as f:
+        with (self.output_dir / "per_image.csv").open("w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=["image", "dataset", "class", *METRIC_NAMES])
             writer.writeheader()
             writer.writerows(self.rows)
         summary = {"all": self._summary(self.rows)}
         for dataset in sorted({r["dataset"] for r in self.rows if r["dataset"]}):
             summary[dataset] = self._summary([r for r in self.rows if r["dataset"] == dataset])
-        (self.output_dir / "summary.json").write_text(json.dumps(summary, indent=4, allow_nan=True) + "\n")
+        (self.output_dir / "summary.json").write_text(
+            json.dumps(summary, indent=4, allow_nan=True) + "\n", encoding="utf-8"
+        )
         overall = summary["all"]
         for cls, stats in overall.items():
             engine.state.metrics[f"report_{cls}_dice_mean"] = stats["dice"]["mean"]

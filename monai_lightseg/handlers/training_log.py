@@ -43,7 +43,7 @@ class TrainingLogCSV:
     def _rows(self) -> list[dict[str, str]]:
         if not self.path.is_file():
             return []
-        with self.path.open(newline="") as f:
+        with self.path.open(newline="", encoding="utf-8") as f:
             return list(csv.DictReader(f))
 
     def _started(self, engine) -> None:
@@ -77,7 +77,7 @@ class TrainingLogCSV:
     def _write(self, rows: list[dict]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        with tmp.open("w", newline="") as f:
+        with tmp.open("w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=FIELDS)
             writer.writeheader()
             writer.writerows(rows)

@@ -67,7 +67,7 @@ class BundleSegmenter:
         for path in (config, weights):
             if not path.is_file():
                 raise FileNotFoundError(f"{self.bundle_dir}: not a usable bundle, {path.name} is missing.")
-        self.metadata = json.loads((self.bundle_dir / "configs" / "metadata.json").read_text())
+        self.metadata = json.loads((self.bundle_dir / "configs" / "metadata.json").read_text(encoding="utf-8"))
         parser = ConfigParser()
         parser.read_config(str(config))
         parser["bundle_root"] = str(self.bundle_dir)

@@ -21,7 +21,7 @@ from .engine import REPO, Task
 
 
 def training_rows(bundle: Path) -> list[dict]:
-    with (bundle / "models" / "training_log.csv").open(newline="") as f:
+    with (bundle / "models" / "training_log.csv").open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 

@@ -53,8 +53,8 @@ def make_tiny_3d_bundle(root: Path) -> Path:
 
     (root / "configs").mkdir(parents=True)
     (root / "models").mkdir()
-    (root / "configs" / "inference.json").write_text(json.dumps(TINY_3D_INFERENCE, indent=2))
-    (root / "configs" / "metadata.json").write_text(json.dumps(TINY_3D_METADATA, indent=2))
+    (root / "configs" / "inference.json").write_text(json.dumps(TINY_3D_INFERENCE, indent=2), encoding="utf-8")
+    (root / "configs" / "metadata.json").write_text(json.dumps(TINY_3D_METADATA, indent=2), encoding="utf-8")
     parser = ConfigParser()
     parser.read_config(str(root / "configs" / "inference.json"))
     net = parser.get_parsed_content("network_def")

@@ -52,7 +52,7 @@ def _anonymised_series(folder: Path, slices: int = 6, drop: int | None = None) -
 
 
 def _rows(path: Path) -> list[dict]:
-    with path.open(newline="") as f:
+    with path.open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
@@ -133,10 +133,12 @@ def test_real_anonymised_ct_series(case: str, tmp_path) -> None:
     with fresh Study and Series UIDs written in: segmented as one 512x512x20 volume either way; a SEG only in
     the second case, referencing the file meta's SOP Instance UIDs."""
     bundle = make_tiny_3d_bundle(tmp_path / "bundle")
-    config = json.loads((bundle / "configs" / "inference.json").read_text())  # 3 mm and large windows: fast
+    config = json.loads(
+        (bundle / "configs" / "inference.json").read_text(encoding="utf-8")
+    )  # 3 mm and large windows: fast
     config["preprocessing"]["transforms"][3]["pixdim"] = [3.0, 3.0, 3.0]
     config["inferer"]["roi_size"] = [96, 96, 16]
-    (bundle / "configs" / "inference.json").write_text(json.dumps(config))
+    (bundle / "configs" / "inference.json").write_text(json.dumps(config), encoding="utf-8")
     inp = tmp_path / "in" / "ct"
     shutil.copytree(REAL_CT, inp)
     files = sorted(inp.iterdir())

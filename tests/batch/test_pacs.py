@@ -49,8 +49,8 @@ def orthanc(tmp_path):
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
     }
     path = tmp_path / "orthanc.json"
-    path.write_text(json.dumps(config))
-    log = (tmp_path / "orthanc.log").open("w")
+    path.write_text(json.dumps(config), encoding="utf-8")
+    log = (tmp_path / "orthanc.log").open("w", encoding="utf-8")
     proc = subprocess.Popen([binary, str(path)], stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -61,7 +61,7 @@ def orthanc(tmp_path):
             except requests.ConnectionError:
                 time.sleep(0.1)
         else:
-            pytest.fail("Orthanc did not start: " + (tmp_path / "orthanc.log").read_text()[-2000:])
+            pytest.fail("Orthanc did not start: " + (tmp_path / "orthanc.log").read_text(encoding="utf-8")[-2000:])
         yield base
     finally:
         proc.terminate()
@@ -91,9 +91,9 @@ def test_segment_from_dicomweb_and_store_seg_back(orthanc, tiny_3d_bundle, tmp_p
         pacs_filters={"ModalitiesInStudy": "MR"},
     )
     assert run_batch(options) == 0
-    report = json.loads((out / "report.json").read_text())
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["counts"] == {"done": 1, "failed": 0, "skipped": 0}
-    assert "Test^Patient" not in (out / "keys.csv").read_text()  # the cache is named by UID hashes
+    assert "Test^Patient" not in (out / "keys.csv").read_text(encoding="utf-8")  # the cache is named by UID hashes
     from dicomweb_client.api import DICOMwebClient
 
     client = DICOMwebClient(url=url)

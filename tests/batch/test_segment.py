@@ -34,7 +34,7 @@ def _vol(n: int, seed: int = 0) -> np.ndarray:
 
 
 def _rows(path: Path) -> list[dict]:
-    with path.open(newline="") as f:
+    with path.open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
@@ -64,7 +64,7 @@ def _study_3d_tree(root: Path, scratch: Path) -> None:
     data = (root / "trunc" / trunc[1].name).read_bytes()
     (root / "trunc" / trunc[1].name).write_bytes(data[:-200])
     (root / "zero.dcm").write_bytes(b"")
-    (root / "readme.txt").write_text("not an image")
+    (root / "readme.txt").write_text("not an image", encoding="utf-8")
 
 
 def test_3d_batch_reports_every_failure_and_writes_exact_geometry(tiny_3d_bundle, tmp_path) -> None:
@@ -86,8 +86,8 @@ def test_3d_batch_reports_every_failure_and_writes_exact_geometry(tiny_3d_bundle
     assert any(r.startswith("not a DICOM or image file") for r in reasons)
     # no patient name or path in the reports; keys.csv and the manifest (documented as patient data) hold paths
     for name in ("report.csv", "report.json"):
-        assert "Doe" not in (out / name).read_text()
-    assert "Doe^Jane" in (out / "keys.csv").read_text()
+        assert "Doe" not in (out / name).read_text(encoding="utf-8")
+    assert "Doe^Jane" in (out / "keys.csv").read_text(encoding="utf-8")
     # the NIfTI mask has the source's exact grid, the DICOM masks the series' grid
     src, mask = nib.load(inp / "vol.nii.gz"), nib.load(out / "vol_mask.nii.gz")
     assert mask.shape == src.shape
@@ -123,7 +123,7 @@ def test_2d_batch_converts_16bit_and_rgba_png(tmp_path) -> None:
     # a 2D bundle refuses a volume with a reason instead of guessing
     nib.save(nib.Nifti1Image(np.zeros((8, 8, 8), np.float32), np.eye(4)), inp / "v.nii.gz")
     assert run_batch(BatchOptions(bundle=bundle, input=inp, output=tmp_path / "o2", device="cpu", progress=False)) == 1
-    assert "segments 2D images; this study is 3D" in (tmp_path / "o2" / "report.csv").read_text()
+    assert "segments 2D images; this study is 3D" in (tmp_path / "o2" / "report.csv").read_text(encoding="utf-8")
 
 
 def test_existing_outputs_need_resume_or_overwrite(tiny_3d_bundle, tmp_path) -> None:
@@ -137,7 +137,7 @@ def test_existing_outputs_need_resume_or_overwrite(tiny_3d_bundle, tmp_path) -> 
         run_batch(BatchOptions(**opts))
     (out / "manifest.jsonl").unlink()  # even without a manifest, an existing mask is not replaced
     assert run_batch(BatchOptions(**opts)) == 1
-    assert "output exists" in (out / "report.csv").read_text()
+    assert "output exists" in (out / "report.csv").read_text(encoding="utf-8")
     assert (out / "v_mask.nii.gz").read_bytes() == first
     assert run_batch(BatchOptions(**opts, overwrite=True)) == 0
 
@@ -193,12 +193,12 @@ def test_sigkill_then_resume_gives_the_same_outputs(tiny_3d_bundle, tmp_path) ->
     deadline = time.time() + 600
     while time.time() < deadline:  # kill once at least one study is done and before all are
         manifest = killed / "manifest.jsonl"
-        if manifest.is_file() and manifest.read_text().count("\n") >= 1:
+        if manifest.is_file() and manifest.read_text(encoding="utf-8").count("\n") >= 1:
             break
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    lines = (killed / "manifest.jsonl").read_text().count("\n")
+    lines = (killed / "manifest.jsonl").read_text(encoding="utf-8").count("\n")
     assert 1 <= lines < 4, "the kill came too late to test resuming"
     proc = _run_cli(tiny_3d_bundle, inp, killed, "--resume")
     assert proc.wait(timeout=600) == 0, proc.stderr.read()[-2000:]
@@ -221,7 +221,7 @@ def test_sigkill_then_resume_gives_the_same_outputs(tiny_3d_bundle, tmp_path) ->
     strip_b = [{k: v for k, v in r.items() if k not in timing} for r in _rows(killed / "report.csv")]
     assert strip == strip_b
     assert not list(killed.rglob(".tmp-*"))
-    assert json.loads((killed / "report.json").read_text())["counts"]["done"] == 4
+    assert json.loads((killed / "report.json").read_text(encoding="utf-8"))["counts"]["done"] == 4
 
 
 def test_segmenter_strips_writers(tiny_3d_bundle) -> None:

@@ -79,7 +79,7 @@ def ensure_weights(root: Path) -> Path:
 
 
 def read_rows(path: Path) -> list[dict]:
-    with path.open(newline="") as f:
+    with path.open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 

@@ -56,7 +56,7 @@ def test_seed_networks_cost_fewer_macs_than_the_baseline_per_window() -> None:
 
 @pytest.mark.parametrize("name", HIPPOCAMPUS_BUNDLES)
 def test_datalist_split_is_by_subject(name: str) -> None:
-    split = json.loads((BUNDLES_DIR / name / "configs" / "datalist.json").read_text())
+    split = json.loads((BUNDLES_DIR / name / "configs" / "datalist.json").read_text(encoding="utf-8"))
     train = {hippocampus_subject(i["image"]) for i in split["training"]}
     val = {hippocampus_subject(i["image"]) for i in split["validation"]}
     assert len(split["training"]) == 167 and len(split["validation"]) == 42
@@ -186,7 +186,7 @@ def test_evaluate_reports_dice_per_class_per_volume(name: str, scratch_bundle, t
         k = 1 if r["class"] == "anterior" else 2
         expected = 2 * ((pred == k) & (gt == k)).sum() / max(1, (pred == k).sum() + (gt == k).sum())
         assert float(r["dice"]) == pytest.approx(expected, abs=1e-4)
-    summary = json.loads((report / "summary.json").read_text())
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
     assert summary["all"]["anterior"]["dice"]["n"] == 2
 
 

@@ -40,7 +40,7 @@ def test_four_polyp_bundles_exist() -> None:
 
 @pytest.mark.parametrize("name", POLYP_BUNDLES)
 def test_datalist_split_is_committed_and_disjoint(name: str) -> None:
-    split = json.loads((BUNDLES_DIR / name / "configs" / "datalist.json").read_text())
+    split = json.loads((BUNDLES_DIR / name / "configs" / "datalist.json").read_text(encoding="utf-8"))
     train = {i["image"] for i in split["training"]}
     val = {i["image"] for i in split["validation"]}
     assert len(train) == 1160 and len(val) == 232 and not train & val
@@ -89,7 +89,7 @@ def test_train_two_steps_then_resume(name: str, scratch_bundle) -> None:
     run(config_file=config, bundle_root=str(root), **{**SHORT_TRAIN, "max_steps": 3})
     assert [r["epoch"] for r in read_rows(log)] == ["1", "2", "3"]
     assert [p.name for p in (root / "models" / "checkpoints").glob("*checkpoint*.pt")] == ["checkpoint_epoch=3.pt"]
-    best = json.loads((root / "models" / "model.best.json").read_text())
+    best = json.loads((root / "models" / "model.best.json").read_text(encoding="utf-8"))
     assert best["metric"] == "val_mean_dice" and 0.0 <= best["value"] <= 1.0
 
 
@@ -201,7 +201,7 @@ def test_evaluate_writes_consistent_reports(name: str, scratch_bundle, tmp_path)
     )
     rows = read_rows(report / "per_image.csv")
     assert sorted(r["image"] for r in rows) == ["cvc_clinicdb_1.png", "kvasir_val_0.jpg"]  # no machine paths
-    summary = json.loads((report / "summary.json").read_text())
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
     dice = [float(r["dice"]) for r in rows]
     assert summary["all"]["class_1"]["dice"]["mean"] == pytest.approx(sum(dice) / len(dice))
     # the reported Dice equals the Dice of the masks inference writes, against the shipped ground truth
@@ -225,7 +225,7 @@ def test_evaluate_groups_the_summary_by_dataset(scratch_bundle, tmp_path) -> Non
         {"image": "images/cvc_clinicdb_1.png", "label": "masks/cvc_clinicdb_1.png", "dataset": "cvc_clinicdb"},
         {"image": "images/kvasir_val_0.jpg", "label": "masks/kvasir_val_0.jpg", "dataset": "kvasir_seg"},
     ]}  # fmt: skip
-    (tmp_path / "datalist.json").write_text(json.dumps(datalist))
+    (tmp_path / "datalist.json").write_text(json.dumps(datalist), encoding="utf-8")
     report = tmp_path / "report"
     run(
         config_file=[str(root / "configs/inference.json"), str(root / "configs/evaluate.json")],
@@ -233,7 +233,7 @@ def test_evaluate_groups_the_summary_by_dataset(scratch_bundle, tmp_path) -> Non
         output_dir=str(report),
         datalist=f"$monai_lightseg.data.load_datalist('{tmp_path / 'datalist.json'}', 'validation', '{data}')",
     )
-    summary = json.loads((report / "summary.json").read_text())
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
     assert set(summary) == {"all", "cvc_clinicdb", "kvasir_seg"}
     assert summary["kvasir_seg"]["class_1"]["n_images"] == 1
 

@@ -32,7 +32,7 @@ def test_synthetic_samples_look_like_fundus_images() -> None:
 
 
 def test_datalist_split() -> None:
-    split = json.loads((BUNDLE / "configs" / "datalist.json").read_text())
+    split = json.loads((BUNDLE / "configs" / "datalist.json").read_text(encoding="utf-8"))
     assert len(split["training"]) == 24 and len(split["validation"]) == 8
     assert all(set(i) == {"image", "label", "fov"} for i in split["training"] + split["validation"])
     assert not {i["image"] for i in split["training"]} & {i["image"] for i in split["validation"]}

@@ -62,7 +62,7 @@ def test_extra_folders_pair_like_masks(tmp_path) -> None:
     expected = {"image": "images/04_test.tif", "label": "masks/04_test.gif", "fov": "fov/04_test.gif"}
     assert split["validation"] == [expected]
     assert len(split["training"]) == 3
-    (tmp_path / "datalist.json").write_text(json.dumps(split))
+    (tmp_path / "datalist.json").write_text(json.dumps(split), encoding="utf-8")
     (loaded,) = load_datalist(tmp_path / "datalist.json", "validation", tmp_path, ("image", "label", "fov"))
     assert loaded["fov"] == str(tmp_path / "fov" / "04_test.gif")
     (tmp_path / "fov" / "02_test.gif").unlink()
@@ -129,7 +129,7 @@ def test_polyp_split_rules(tmp_path) -> None:
 def test_load_and_bundle_datalist(tmp_path) -> None:
     _touch(tmp_path / "data" / "x", "a.png", "m.png")
     (tmp_path / "dl.json").write_text(
-        json.dumps({"training": [{"image": "x/a.png", "label": "x/m.png", "dataset": "d"}]})
+        json.dumps({"training": [{"image": "x/a.png", "label": "x/m.png", "dataset": "d"}]}), encoding="utf-8"
     )
     items = load_datalist(tmp_path / "dl.json", "training", tmp_path / "data")
     assert items == [{"image": str(tmp_path / "data/x/a.png"), "label": str(tmp_path / "data/x/m.png"), "dataset": "d"}]
@@ -183,7 +183,7 @@ def test_committed_split_wins_over_images_and_masks_folders(tmp_path) -> None:
         "training": [{"image": f"images/{n}", "label": f"masks/{n}"} for n in names[:3]],
         "validation": [{"image": "images/04.png", "label": "masks/04.png"}],
     }
-    (tmp_path / "dl.json").write_text(json.dumps(split))
+    (tmp_path / "dl.json").write_text(json.dumps(split), encoding="utf-8")
     train = bundle_datalist(tmp_path / "drive", tmp_path / "dl.json", "training")
     val = bundle_datalist(tmp_path / "drive", tmp_path / "dl.json", "validation")
     assert [Path(i["image"]).name for i in train] == names[:3]

@@ -25,7 +25,9 @@ def federation(tmp_path_factory):
     work = tmp_path_factory.mktemp("federation")
     kvasir = {"image": "images/kvasir_val_0.jpg", "label": "masks/kvasir_val_0.jpg", "dataset": "kvasir_seg"}
     cvc = {"image": "images/cvc_clinicdb_1.png", "label": "masks/cvc_clinicdb_1.png", "dataset": "cvc_clinicdb"}
-    (work / "datalist.json").write_text(json.dumps({"training": [kvasir, kvasir, cvc], "validation": [kvasir, cvc]}))
+    (work / "datalist.json").write_text(
+        json.dumps({"training": [kvasir, kvasir, cvc], "validation": [kvasir, cvc]}), encoding="utf-8"
+    )
     summary = run_federation(BUNDLE, SAMPLES / "polyp", work / "ws", rounds=1, local_epochs=2, compression="int8",
                              datalist=work / "datalist.json", record_updates=True)  # fmt: skip
     return summary, work / "ws"

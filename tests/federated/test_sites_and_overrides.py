@@ -18,7 +18,7 @@ def test_each_site_gets_its_own_hospitals_part_of_the_committed_split(tmp_path) 
     found = site_datalists(BUNDLE / "configs" / "datalist.json", tmp_path)
     assert {s: v["frames"] for s, v in found.items()} == {"site-1": 800, "site-2": 360}
     for site, dataset in (("site-1", "kvasir_seg"), ("site-2", "cvc_clinicdb")):
-        part = json.loads((tmp_path / f"{site}.json").read_text())
+        part = json.loads((tmp_path / f"{site}.json").read_text(encoding="utf-8"))
         assert {i["dataset"] for i in part["training"] + part["validation"]} == {dataset}
     with pytest.raises(ValueError, match="no training frame of dataset 'nowhere' for site-3"):
         site_datalists(BUNDLE / "configs" / "datalist.json", tmp_path / "x", {"site-3": "nowhere"})
@@ -36,7 +36,7 @@ def test_overrides_stretch_the_schedule_and_remove_what_writes_weights() -> None
 
 def test_federate_refuses_an_existing_workspace(tmp_path, capsys) -> None:
     (tmp_path / "ws").mkdir()
-    (tmp_path / "ws" / "keep.txt").write_text("mine")
+    (tmp_path / "ws" / "keep.txt").write_text("mine", encoding="utf-8")
     code = main(["federate", "--bundle", str(BUNDLE), "--data", str(tmp_path), "--workspace", str(tmp_path / "ws"),
                  "--rounds", "1"])  # fmt: skip
     assert code == 2 and "not empty" in capsys.readouterr().err

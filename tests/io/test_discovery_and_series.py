@@ -108,7 +108,7 @@ def test_discovery_of_a_mixed_tree(tmp_path) -> None:
         _edit(f, ImageType=["ORIGINAL", "PRIMARY", "LOCALIZER"])
         shutil.copyfile(f, root / "patient_x" / f"loc_{f.name}")
     (root / "empty.dcm").write_bytes(b"")
-    (root / "notes.txt").write_text("not an image")
+    (root / "notes.txt").write_text("not an image", encoding="utf-8")
     (root / "img.png").write_bytes(b"\x89PNG")
     (root / "vol.nii.gz").write_bytes(b"x")
     items = discover(root)

@@ -168,14 +168,14 @@ def test_batch_segments_a_whole_head_dicom_series_and_refuses_a_ct(tmp_path) -> 
         ds.save_as(path)
     assert cli(["segment", "--bundle", str(BUNDLE), "--input", str(tmp_path / "in"), "--output",
                 str(tmp_path / "out"), "--device", "cpu"]) != 0  # fmt: skip
-    with open(tmp_path / "out" / "report.csv", newline="") as f:
+    with open(tmp_path / "out" / "report.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2
     done = [r for r in rows if r["status"] == "done"]
     failed = [r for r in rows if r["status"] == "failed"]
     assert len(done) == 1 and "left:" in done[0]["notes"] and "right:" in done[0]["notes"], rows
     assert len(failed) == 1 and "this series is CT" in failed[0]["reason"], rows
-    assert json.loads((tmp_path / "out" / "report.json").read_text())
+    assert json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
 
 
 def test_bundle_run_whole_head_config(tmp_path) -> None:

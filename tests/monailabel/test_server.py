@@ -83,21 +83,27 @@ def server(tmp_path_factory):
     env["MONAI_LABEL_DATASTORE_AUTO_RELOAD"] = "false"
     cmd = [str(ML_PYTHON), "-m", "monailabel.main", "start_server", "--app", str(app), "--studies", str(studies),
            "--host", "127.0.0.1", "--port", str(port), "--conf", "bundles", f"{POLYP},{HIPPOCAMPUS}"]  # fmt: skip
-    log = (work / "server.log").open("w")
+    log = (work / "server.log").open("w", encoding="utf-8")
     process = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 180
         while True:
             if process.poll() is not None:
-                pytest.fail(f"the server exited ({process.returncode}):\n" + (work / "server.log").read_text()[-3000:])
+                pytest.fail(
+                    f"the server exited ({process.returncode}):\n"
+                    + (work / "server.log").read_text(encoding="utf-8")[-3000:]
+                )
             try:
                 if requests.get(f"{url}/info/", timeout=5).ok:
                     break
             except requests.ConnectionError:
                 pass
             if time.time() > deadline:
-                pytest.fail("the server did not answer within 180 s:\n" + (work / "server.log").read_text()[-3000:])
+                pytest.fail(
+                    "the server did not answer within 180 s:\n"
+                    + (work / "server.log").read_text(encoding="utf-8")[-3000:]
+                )
             time.sleep(1)
         yield url, studies, app
     finally:
@@ -196,7 +202,7 @@ def test_fine_tune_from_saved_labels_writes_the_apps_weights_and_infer_uses_them
     url, studies, app = server
     shipped = POLYP / "models" / "model.pt"
     before = hashlib.sha256(shipped.read_bytes()).hexdigest()
-    truth = (np.asarray(Image.open(SAMPLES / "polyp" / "masks" / "kvasir_val_0.jpg").convert("L")) > 127)
+    truth = np.asarray(Image.open(SAMPLES / "polyp" / "masks" / "kvasir_val_0.jpg").convert("L")) > 127
     Image.fromarray(truth.astype(np.uint8)).save(tmp_path / "truth.png")  # MONAI Label's convention: 0/1
     for image in ("kvasir_val_0", "canvas"):
         label = tmp_path / "truth.png" if image == "kvasir_val_0" else tmp_path / "canvas_label.png"

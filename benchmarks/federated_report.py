@@ -1,0 +1,131 @@
+"""Table of the federated-learning comparison (issue 21): every setting that ``federated_polyp.py`` evaluated,
+per site, against the centralised bundle, with paired per-frame differences, and the bytes each site uploaded.
+
+Reads ``<results>/<setting>/evaluation.json`` (per-frame Dice on the bundles' validation frames) and, for
+federations, ``<results>/<setting>/summary.json``; writes ``<results>/report.json`` and prints a Markdown table
+for docs/federated.md.
+
+Why paired: every setting is scored on the same 232 frames, so the per-frame difference to the centralised model
+removes the frames' own difficulty; its 95 % confidence interval (t over frames) says whether a difference of
+0.01 is real, which two seeds per setting could not on this machine's budget.
+
+    python benchmarks/federated_report.py [--results benchmarks/results/federated]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+REPO = Path(__file__).resolve().parents[1]
+SITES = ("site-1", "site-2")
+REFERENCE = "centralised"
+
+
+def paired(a: dict[str, float], b: dict[str, float]) -> dict:
+    """Mean of ``a - b`` over the frames both score, with a 95 % t interval and the frames each side wins."""
+    frames = sorted(set(a) & set(b))
+    if len(frames) != len(a) or len(frames) != len(b):
+        raise ValueError(f"the two settings scored different frames ({len(a)} vs {len(b)}, {len(frames)} shared)")
+    d = np.array([a[f] - b[f] for f in frames])
+    half = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    mean = float(d.mean())
+    return {"mean": round(mean, 4), "ci95": [round(mean - half, 4), round(mean + half, 4)],
+            "better": int((d > 0.005).sum()), "worse": int((d < -0.005).sum()), "frames": len(d)}  # fmt: skip
+
+
+def upload_bytes(summary: dict) -> dict:
+    """Mean serialized upload per site per round, as sent and as float32 would have been."""
+    rows = [r for r in summary.get("updates", []) if r.get("side") == "site"]
+    if not rows:
+        return summary.get("upload_bytes", {})
+    sent = float(np.mean([r["bytes_sent"] for r in rows]))
+    full = float(np.mean([r["bytes_uncompressed"] for r in rows]))
+    return {"sent": round(sent), "float32": round(full), "ratio": round(sent / full, 4), "uploads": len(rows)}
+
+
+def condensed(summary: dict) -> dict:
+    """A federation's summary without the per-update tensor lists (megabytes); keeps bytes and what crossed."""
+    rows = summary.get("updates", [])
+    server = [r for r in rows if r.get("side") == "server"]
+    kept = {k: v for k, v in summary.items() if k not in ("updates", "global_models")}
+    kept["upload_bytes"] = upload_bytes(summary)
+    if server:
+        kept["what_crossed"] = {
+            "kinds": sorted({r["kind"] for r in server}),
+            "tensors": len(server[0]["tensors"]),
+            "meta_keys": sorted({k for r in server for k in r["meta_keys"]}),
+            "other_keys": sorted({k for r in server for k in r["other_keys"]}),
+        }
+    return kept
+
+
+def report(results: Path) -> dict:
+    scored = {
+        p.parent.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(results.glob("*/evaluation.json"))
+    }
+    if REFERENCE not in scored:
+        raise FileNotFoundError(
+            f"{results / REFERENCE / 'evaluation.json'} is missing: run --setting centralised first"
+        )
+    table = {}
+    for name, result in scored.items():
+        row = {"dice": {s: result[s]["dice"] for s in SITES}}
+        row["of_centralised"] = {s: round(result[s]["dice"] / scored[REFERENCE][s]["dice"], 3) for s in SITES}
+        if name != REFERENCE:
+            row["minus_centralised"] = {
+                s: paired(result[s]["per_frame"], scored[REFERENCE][s]["per_frame"]) for s in SITES
+            }
+        summary = results / name / "summary.json"
+        if summary.exists():
+            info = json.loads(summary.read_text(encoding="utf-8"))
+            row.update(wall_s=info.get("wall_s"), upload_bytes=upload_bytes(info))
+        table[name] = row
+    for name in table:  # compressed federation vs the uncompressed one of the same seed
+        if name.startswith("federated_int8") or name.startswith("federated_fp16"):
+            twin = "federated_fp32" + name[len("federated_int8") :]
+            if twin in scored:
+                table[name]["minus_fp32"] = {s: paired(scored[name][s]["per_frame"], scored[twin][s]["per_frame"])
+                                             for s in SITES}  # fmt: skip
+    (results / "report.json").write_text(json.dumps(table, indent=4) + "\n", encoding="utf-8")
+    return table
+
+
+def markdown(table: dict) -> str:
+    def diff(p: dict) -> str:
+        return f"{p['mean']:+.3f} [{p['ci95'][0]:+.3f}, {p['ci95'][1]:+.3f}]"
+
+    lines = ["| setting | Kvasir-SEG (site-1) | CVC-ClinicDB (site-2) | vs centralised, paired: site-1 | site-2 "
+             "| upload per site per round |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for name, row in table.items():
+        d = row.get("minus_centralised")
+        up = row.get("upload_bytes") or {}
+        sent = f"{up['sent'] / 1e6:.2f} MB ({up['ratio']:.3f}x)" if up else ""
+        lines.append(
+            f"| {name} | {row['dice']['site-1']:.3f} ({row['of_centralised']['site-1']:.0%}) "
+            f"| {row['dice']['site-2']:.3f} ({row['of_centralised']['site-2']:.0%}) "
+            f"| {diff(d['site-1']) if d else ''} | {diff(d['site-2']) if d else ''} "
+            f"| {sent} |"
+        )
+    for name, row in table.items():
+        if "minus_fp32" in row:
+            one, two = diff(row["minus_fp32"]["site-1"]), diff(row["minus_fp32"]["site-2"])
+            lines.append(f"\n{name} minus its float32 twin, paired per frame: site-1 {one}, site-2 {two}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, default=REPO / "benchmarks" / "results" / "federated")
+    args = parser.parse_args()
+    print(markdown(report(args.results)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

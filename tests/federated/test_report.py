@@ -1,0 +1,57 @@
+"""The federated comparison's report: paired per-frame differences, upload bytes, and the condensed summary."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from federated_report import condensed, markdown, paired, report  # noqa: E402
+
+
+def _evaluation(folder: Path, site1: list[float], site2: list[float]) -> None:
+    folder.mkdir(parents=True)
+    result = {}
+    for site, scores in (("site-1", site1), ("site-2", site2)):
+        frames = {f"{site}/frame_{i}.jpg": s for i, s in enumerate(scores)}
+        result[site] = {"dice": round(float(np.mean(scores)), 4), "frames": len(scores), "per_frame": frames}
+    (folder / "evaluation.json").write_text(json.dumps(result), encoding="utf-8")
+
+
+def test_paired_difference_and_its_interval():
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.3, 0.95, 200)
+    a = {str(i): v for i, v in enumerate(base)}
+    shifted = {str(i): v - 0.02 + rng.normal(0, 0.01) for i, v in enumerate(base)}
+    result = paired(shifted, a)
+    assert result["ci95"][0] < result["mean"] < result["ci95"][1] < 0  # a 0.02 drop is resolved, not noise
+    assert result["mean"] == pytest.approx(-0.02, abs=0.004) and result["frames"] == 200
+    with pytest.raises(ValueError, match="different frames"):
+        paired({"x": 1.0}, {"y": 1.0})
+
+
+def test_report_compares_each_setting_with_centralised_and_int8_with_its_fp32_twin(tmp_path):
+    _evaluation(tmp_path / "centralised", [0.8, 0.9, 0.7, 0.6], [0.7, 0.5, 0.9])
+    _evaluation(tmp_path / "federated_fp32_r2x1_seed0", [0.8, 0.85, 0.7, 0.6], [0.7, 0.5, 0.8])
+    _evaluation(tmp_path / "federated_int8_r2x1_seed0", [0.8, 0.85, 0.7, 0.5], [0.7, 0.5, 0.8])
+    updates = [{"side": "site", "bytes_sent": 264, "bytes_uncompressed": 1000}] * 4
+    summary = {"wall_s": 10.0, "updates": updates}
+    (tmp_path / "federated_int8_r2x1_seed0" / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    table = report(tmp_path)
+    assert table["federated_fp32_r2x1_seed0"]["minus_centralised"]["site-1"]["mean"] == pytest.approx(-0.0125)
+    assert table["federated_int8_r2x1_seed0"]["minus_fp32"]["site-1"]["mean"] == pytest.approx(-0.025)
+    assert table["federated_int8_r2x1_seed0"]["upload_bytes"]["ratio"] == pytest.approx(0.264)
+    assert table["centralised"]["of_centralised"] == {"site-1": 1.0, "site-2": 1.0}
+    assert "0.264x" in markdown(table) and (tmp_path / "report.json").is_file()
+
+
+def test_condensed_summary_keeps_bytes_and_what_crossed_not_the_tensor_lists():
+    server = {"side": "server", "kind": "WEIGHT_DIFF", "tensors": {"w": [[2], "float32"]}, "meta_keys": ["m"],
+              "other_keys": []}  # fmt: skip
+    site = {"side": "site", "bytes_sent": 500, "bytes_uncompressed": 1000, "tensors_sent": {"w": [[2], "int8"]}}
+    kept = condensed({"rounds": 1, "updates": [site, server], "global_models": ["a.pt"]})
+    assert "updates" not in kept and "global_models" not in kept
+    assert kept["upload_bytes"]["ratio"] == 0.5
+    assert kept["what_crossed"] == {"kinds": ["WEIGHT_DIFF"], "tensors": 1, "meta_keys": ["m"], "other_keys": []}
