@@ -85,6 +85,8 @@ def report(results: Path) -> dict:
         if summary.exists():
             info = json.loads(summary.read_text(encoding="utf-8"))
             row.update(wall_s=info.get("wall_s"), upload_bytes=upload_bytes(info))
+            if info.get("validation_curve"):  # per site, the global model at the start of each round
+                row["validation_curve"] = info["validation_curve"]
         table[name] = row
     for name in table:  # compressed federation vs the uncompressed one of the same seed
         if name.startswith("federated_int8") or name.startswith("federated_fp16"):

@@ -14,6 +14,7 @@ simulator (every site a process on this machine), driven by a polyp bundle's own
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -24,7 +25,20 @@ from monai.bundle import ConfigParser
 from monai_lightseg.federated.overrides import federated_overrides
 from monai_lightseg.federated.sites import SITES, site_datalists
 
-__all__ = ["run_federation"]
+__all__ = ["run_federation", "validation_curve"]
+
+_ROUND_LINE = re.compile(r"(site-[\w-]+) round (\d+): global model val Dice ([0-9.]+)")
+
+
+def validation_curve(workspace: str | Path) -> dict[str, list[float]]:
+    """Per site, the global model's validation Dice on the site's own frames at the start of each round (round r:
+    the model aggregated after round r - 1; round 0: the initial one), read from the sites' NVFlare logs (the
+    client prints it; the logs are the record the simulator keeps)."""
+    curve: dict[str, dict[int, float]] = {}
+    for log in sorted(Path(workspace).rglob("site-*/log.txt")):
+        for match in _ROUND_LINE.finditer(log.read_text(encoding="utf-8", errors="replace")):
+            curve.setdefault(match[1], {})[int(match[2])] = float(match[3])
+    return {site: [rounds[r] for r in sorted(rounds)] for site, rounds in sorted(curve.items())}
 
 
 def _network(bundle: Path, seed: int) -> tuple[dict, dict]:
@@ -110,6 +124,7 @@ def run_federation(
     summary = {
         "bundle": bundle.name, "rounds": rounds, "local_epochs": local_epochs, "compression": compression,
         "seed": seed, "sites": found, "wall_s": round(time.time() - start, 1), "result": str(result),
+        "validation_curve": validation_curve(workspace / "nvflare"),
         "global_models": [str(workspace / "global_models" / p.name) for p in saved], "updates": rows,
     }  # fmt: skip
     (workspace / "summary.json").write_text(json.dumps(summary, indent=4) + "\n", encoding="utf-8")

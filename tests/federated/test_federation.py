@@ -36,6 +36,8 @@ def federation(tmp_path_factory):
 def test_global_model_is_the_frame_weighted_mean_of_the_restored_updates(federation) -> None:
     summary, ws = federation
     assert {s: v["frames"] for s, v in summary["sites"].items()} == {"site-1": 2, "site-2": 1}
+    curve = summary["validation_curve"]  # each site validated the initial global model once (1 round)
+    assert sorted(curve) == ["site-1", "site-2"] and all(len(v) == 1 and 0 <= v[0] <= 1 for v in curve.values())
     initial = torch.load(ws / "initial.pt", weights_only=True)
     sent = {s: torch.load(ws / "updates" / f"{s}_round0.pt", weights_only=False) for s in ("site-1", "site-2")}
     for site in sent:  # what each site trained from is the initial global model
