@@ -75,8 +75,7 @@ def _networks(args: argparse.Namespace) -> int:
 
     images = sorted(p for p in Path(args.images).iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"})
     if not images:
-        print(f"error: no PNG/JPEG images in {args.images}", file=sys.stderr)
-        return 2
+        raise FileNotFoundError(f"no PNG/JPEG images in {args.images}")
     load = Compose([LoadImage(image_only=True), EnsureChannelFirst(), ScaleIntensityRange(0, 255, 0, 1, clip=True)])
     torch.manual_seed(0)
     print("Untrained networks (random weights): this shows that each net runs on a real image at its native size.")
@@ -117,21 +116,13 @@ def _segment(args: argparse.Namespace) -> int:
         pacs_filters=filters, store=not args.no_store, reparameterize=False if args.no_reparameterize else None,
         runtime=args.runtime,
     )  # fmt: skip
-    try:
-        return run_batch(options)
-    except (FileExistsError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return run_batch(options)
 
 
 def _merge(args: argparse.Namespace) -> int:
     from monai_lightseg.batch import merge_parts
 
-    try:
-        n = merge_parts(args.output)
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    n = merge_parts(args.output)
     print(f"merged {n} studies into {args.output}/report.csv, report.json and keys.csv")
     return 0
 
@@ -139,11 +130,7 @@ def _merge(args: argparse.Namespace) -> int:
 def _export_bundle(args: argparse.Namespace) -> int:
     from monai_lightseg.export import export_bundle
 
-    try:
-        written = export_bundle(args.bundle, args.output, zip_file=args.zip)
-    except (FileExistsError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    written = export_bundle(args.bundle, args.output, zip_file=args.zip)
     print(f"wrote {written}: needs MONAI and the packages in its configs/metadata.json, not monai_lightseg")
     return 0
 
@@ -156,14 +143,10 @@ def _federate(args: argparse.Namespace) -> int:
         print(f"error: federated training needs NVIDIA FLARE: pip install 'monai_lightseg[federated]' ({err})",
               file=sys.stderr)  # fmt: skip
         return 2
-    try:
-        summary = run_federation(
-            args.bundle, args.data, args.workspace, rounds=args.rounds, local_epochs=args.local_epochs,
-            compression=args.compression, seed=args.seed, threads_per_site=args.threads,
-        )  # fmt: skip
-    except (FileExistsError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    summary = run_federation(
+        args.bundle, args.data, args.workspace, rounds=args.rounds, local_epochs=args.local_epochs,
+        compression=args.compression, seed=args.seed, threads_per_site=args.threads,
+    )  # fmt: skip
     sent = [r for r in summary["updates"] if r["side"] == "site"]
     ratio = sum(r["bytes_sent"] for r in sent) / max(1, sum(r["bytes_uncompressed"] for r in sent))
     print(f"{args.rounds} rounds in {summary['wall_s']:.0f} s; global models in {args.workspace}/global_models, "
@@ -245,5 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; what the user gave that cannot be used (a missing file, an existing output, a bad value)
+    is one line on stderr naming it, and exit status 2, not a traceback."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except (FileExistsError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

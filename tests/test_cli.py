@@ -78,3 +78,14 @@ def test_segment_cli_rules_and_usage_errors(tmp_path, capsys) -> None:
         == 2
     )
     assert main(["merge", str(tmp_path / "empty")]) == 2
+
+
+def test_every_command_reports_unusable_input_in_one_line(tmp_path, capsys) -> None:
+    """Missing inputs are a one-line error naming the path and exit status 2, whichever command meets them."""
+    missing = tmp_path / "no_such_bundle"
+    assert main(["export-bundle", str(missing), str(tmp_path / "out")]) == 2
+    assert main(["networks", "--images", str(tmp_path / "no_such_folder")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("error: ") for line in err)
+    assert "no_such_bundle" in err[0] and "no_such_folder" in err[1]
+    assert not (tmp_path / "out").exists()
