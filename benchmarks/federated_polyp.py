@@ -7,6 +7,9 @@ Settings (same recipe as the bundle, same number of epochs over the data each se
     alone       one site's training frames only (--site), the bundle's 100 epochs over them, its best by that
                 site's validation frames (the bundle's own selection rule)
     centralised the bundle itself (its shipped weights: 100 epochs over both sites' frames); only evaluated
+    weights     any weights of the bundle's network (--weights: a state_dict or a bundle checkpoint, whose
+                "network" is used; --name: the result's folder), e.g. the centralised run's last epoch, which,
+                like the federation's last round, was not picked on the validation frames
 
 Every model is evaluated with the bundle's own evaluate.json on all 232 validation frames; the result is split by
 site, with per-frame Dice kept for paired comparisons. Results: ``--out/<name>/evaluation.json`` (and
@@ -16,6 +19,8 @@ resume, so run it where it can finish (about 1-1.5 h for FeatureCompressionNet o
     python benchmarks/federated_polyp.py --setting centralised
     python benchmarks/federated_polyp.py --setting federated --seed 0 [--compression int8]
     python benchmarks/federated_polyp.py --setting alone --site site-1 --seed 0
+    python benchmarks/federated_polyp.py --setting weights --name centralised_last_epoch \
+        --weights "$BUNDLE/models/checkpoints/checkpoint_epoch=100.pt"    # BUNDLE: the FCN polyp bundle
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLE = REPO / "bundles" / "polyp_endoscopy_feature_compression_net_segmentation"
@@ -79,7 +85,9 @@ def train_alone(site: str, seed: int, data: Path, out: Path, epochs: int, bundle
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--setting", choices=["federated", "alone", "centralised"], required=True)
+    parser.add_argument("--setting", choices=["federated", "alone", "centralised", "weights"], required=True)
+    parser.add_argument("--weights", type=Path, help="weights: a state_dict or a bundle checkpoint")
+    parser.add_argument("--name", help="weights: the result's folder under --out")
     parser.add_argument("--site", choices=sorted(DATASET_OF_SITE))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compression", choices=["int8", "fp16"], default=None)
@@ -91,6 +99,18 @@ def main() -> int:
     args = parser.parse_args()
     if args.setting == "centralised":
         evaluate(BUNDLE / "models" / "model.pt", args.data, args.out / "centralised")
+        return 0
+    if args.setting == "weights":
+        if not (args.weights and args.name):
+            parser.error("--setting weights needs --weights and --name")
+        state = torch.load(args.weights, map_location="cpu", weights_only=True)
+        out = args.out / args.name
+        out.mkdir(parents=True, exist_ok=True)
+        torch.save(state.get("network", state), out / "weights.pt")
+        result = evaluate(out / "weights.pt", args.data, out)
+        result["weights"] = str(args.weights)
+        (out / "evaluation.json").write_text(json.dumps(result, indent=4) + "\n", encoding="utf-8")
+        (out / "weights.pt").unlink()  # a copy: the source is named in evaluation.json
         return 0
     if args.setting == "alone":
         if not args.site:

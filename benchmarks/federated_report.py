@@ -109,8 +109,8 @@ def markdown(table: dict) -> str:
         up = row.get("upload_bytes") or {}
         sent = f"{up['sent'] / 1e6:.2f} MB ({up['ratio']:.3f}x)" if up else ""
         lines.append(
-            f"| {name} | {row['dice']['site-1']:.3f} ({row['of_centralised']['site-1']:.0%}) "
-            f"| {row['dice']['site-2']:.3f} ({row['of_centralised']['site-2']:.0%}) "
+            f"| {name} | {row['dice']['site-1']:.3f} ({row['of_centralised']['site-1']:.1%}) "
+            f"| {row['dice']['site-2']:.3f} ({row['of_centralised']['site-2']:.1%}) "
             f"| {diff(d['site-1']) if d else ''} | {diff(d['site-2']) if d else ''} "
             f"| {sent} |"
         )
