@@ -154,6 +154,31 @@ def _federate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _federate_site(args: argparse.Namespace) -> int:
+    """A hospital's part of a real federation: its site config from its own datalist."""
+    from monai_lightseg.federated.job import write_site_config
+
+    frames = write_site_config(args.bundle, args.datalist, args.data, args.rounds, args.local_epochs, args.out)
+    print(f"wrote {args.out}: {frames} training frames; tell the coordinator this number (the site's FedAvg weight)")
+    return 0
+
+
+def _federate_export(args: argparse.Namespace) -> int:
+    """The coordinator's part: the NVFlare job folder to submit to a provisioned federation."""
+    from monai_lightseg.federated.job import export_job
+
+    frames = {}
+    for item in args.site:
+        name, _, count = item.partition("=")
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"--site {item}: expected NAME=FRAMES, e.g. site-1=800")
+        frames[name] = int(count)
+    job = export_job(args.bundle, args.job_dir, args.rounds, args.local_epochs, frames, args.site_bundle,
+                     args.site_config, compression=args.compression)  # fmt: skip
+    print(f"wrote the job {job}: submit it with `nvflare job submit -j {job}` from the admin console")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monai-lightseg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -221,6 +246,24 @@ def build_parser() -> argparse.ArgumentParser:
     fed.add_argument("--seed", type=int, default=0, help="seed of the global model's initialisation")
     fed.add_argument("--threads", type=int, default=1, help="torch threads per site process")
     fed.set_defaults(func=_federate)
+    site = sub.add_parser("federate-site", help="real federation, at a hospital: write its site config")
+    site.add_argument("--bundle", required=True, help="the polyp bundle folder at this site")
+    site.add_argument("--datalist", required=True, help="this site's datalist JSON ('training' and 'validation')")
+    site.add_argument("--data", required=True, help="folder the datalist's paths are relative to")
+    site.add_argument("--rounds", type=int, required=True, help="federated rounds (as in the job)")
+    site.add_argument("--local-epochs", type=int, default=1, help="passes over the site's frames per round")
+    site.add_argument("--out", required=True, help="the site config to write (the job's --site-config path)")
+    site.set_defaults(func=_federate_site)
+    export = sub.add_parser("federate-export", help="real federation, at the coordinator: write the NVFlare job")
+    export.add_argument("--bundle", required=True, help="the polyp bundle (its network is the global model)")
+    export.add_argument("--job-dir", required=True, help="new folder for the job")
+    export.add_argument("--rounds", type=int, required=True)
+    export.add_argument("--local-epochs", type=int, default=1)
+    export.add_argument("--site", action="append", required=True, help="NAME=FRAMES per site, e.g. site-1=800")
+    export.add_argument("--site-bundle", required=True, help="the bundle's path at the sites ({site}: the name)")
+    export.add_argument("--site-config", required=True, help="the site config's path at the sites ({site}: the name)")
+    export.add_argument("--compression", choices=["int8", "fp16"], default=None)
+    export.set_defaults(func=_federate_export)
     merge = sub.add_parser("merge", help="merge the reports of a batch split with --num-parts")
     merge.add_argument("output", help="the batch's output root")
     merge.set_defaults(func=_merge)

@@ -6,9 +6,9 @@ with the bundle's own ``train.json`` (through MONAI's ``MonaiAlgo``, with :func:
 and sends back the difference from the global model. What leaves the site: that difference (tensors), its
 validation metrics and step count; never images, labels or file names.
 
-Arguments: ``--bundle`` (a polyp bundle folder), ``--site-config`` (JSON: {"overrides": {...}}, written by the
-job), ``--local-epochs``, ``--threads`` and ``--record DIR`` (tests: also save each update sent, as
-``DIR/<site>_round<r>.pt``).
+Arguments: ``--bundle`` (a polyp bundle folder), ``--site-config`` (JSON: {"overrides": {...}}, written by
+:func:`.job.write_site_config`; ``{site}`` in either path becomes the site's name), ``--local-epochs``,
+``--threads`` and ``--record DIR`` (tests: also save each update sent, as ``DIR/<site>_round<r>.pt``).
 """
 
 from __future__ import annotations
@@ -38,9 +38,10 @@ def main() -> None:
 
     flare.init()
     site = flare.get_site_name()
-    overrides = json.loads(Path(args.site_config).read_text(encoding="utf-8"))["overrides"]
+    config = Path(args.site_config.replace("{site}", site))
+    overrides = json.loads(config.read_text(encoding="utf-8"))["overrides"]
     algo = MonaiAlgo(
-        bundle_root=args.bundle,
+        bundle_root=args.bundle.replace("{site}", site),
         local_epochs=args.local_epochs,
         send_weight_diff=True,
         config_train_filename="configs/train.json",

@@ -25,7 +25,7 @@ from monai.bundle import ConfigParser
 from monai_lightseg.federated.overrides import federated_overrides
 from monai_lightseg.federated.sites import SITES, site_datalists
 
-__all__ = ["run_federation", "validation_curve"]
+__all__ = ["export_job", "run_federation", "validation_curve", "write_site_config"]
 
 _ROUND_LINE = re.compile(r"(site-[\w-]+) round (\d+): global model val Dice ([0-9.]+)")
 
@@ -50,6 +50,82 @@ def _network(bundle: Path, seed: int) -> tuple[dict, dict]:
     return spec, parser.get_parsed_content("network_def").state_dict()
 
 
+def _recipe(spec: dict, rounds: int, compression: str | None, frames: dict[str, int], site_args: dict[str, str],
+            initial: str | None = None, record: str | None = None):  # fmt: skip
+    """NVFlare's ``FedAvgRecipe`` for these sites: frame-weighted FedAvg, the client script with each site's
+    arguments, the compression filter pair, the persistor that keeps every round's global model."""
+    from nvflare.app_opt.pt.recipes.fedavg import FedAvgRecipe
+    from nvflare.recipe import set_per_site_config
+
+    from monai_lightseg.federated import client
+    from monai_lightseg.federated.filters import CompressUpdate, RestoreUpdate
+    from monai_lightseg.federated.persistor import RoundModelPersistor
+
+    recipe = FedAvgRecipe(
+        name="monai_lightseg_fedavg",
+        model=spec,
+        model_persistor=RoundModelPersistor(model=spec, source_ckpt_file_full_name=initial),
+        min_clients=len(site_args),
+        num_rounds=rounds,
+        train_script=client.__file__,
+        aggregation_weights={site: float(n) for site, n in frames.items()},
+    )
+    set_per_site_config(recipe, {site: {"train_args": a} for site, a in site_args.items()})
+    # monai_lightseg is installed at every site: NVFlare must not copy its modules into the job's custom/ folder
+    # (with an editable install the copies, an incomplete namespace package, would shadow the real package)
+    recipe._job.set_app_packages(["monai_lightseg"])
+    recipe.add_client_output_filter(CompressUpdate(compression, record=record), tasks=["train"])
+    recipe.add_server_input_filter(RestoreUpdate(record=record), tasks=["train"])
+    return recipe
+
+
+def write_site_config(bundle: str | Path, datalist: str | Path, data_dir: str | Path, rounds: int, local_epochs: int,
+                      out: str | Path) -> int:  # fmt: skip
+    """Write one site's config (``{"overrides": ..., "frames": n}``, read by the client script) from the site's own
+    datalist (its ``training`` and ``validation`` lists, paths relative to ``data_dir``); returns its number of
+    training frames, the site's FedAvg weight (the one number a site tells the coordinator)."""
+    split = json.loads(Path(datalist).read_text(encoding="utf-8"))
+    frames = len(split.get("training", []))
+    if not frames or not split.get("validation"):
+        raise ValueError(f"{datalist}: a site's datalist needs 'training' and 'validation' lists")
+    overrides = federated_overrides(bundle, Path(datalist).resolve(), frames, rounds, local_epochs,
+                                    Path(data_dir).resolve())  # fmt: skip
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps({"overrides": overrides, "frames": frames}, indent=4) + "\n", encoding="utf-8")
+    return frames
+
+
+def export_job(bundle: str | Path, job_dir: str | Path, rounds: int, local_epochs: int, site_frames: dict[str, int],
+               site_bundle: str, site_config: str, compression: str | None = None, threads_per_site: int = 0) -> Path:
+    """Write the NVFlare job for a real deployment (``nvflare job submit -j job_dir`` from the admin console).
+
+    Every site runs the client script with ``--bundle site_bundle --site-config site_config`` (paths on the
+    site's machine; ``{site}`` in them becomes the site's name) and must have the bundle there and its config
+    from :func:`write_site_config`. ``site_frames``: each site's number of training frames (FedAvg weights).
+    The server initialises the bundle's network itself. ``job_dir`` must not exist.
+    """  # fmt: skip
+    job_dir, bundle = Path(job_dir), Path(bundle)
+    if job_dir.exists():
+        raise FileExistsError(f"{job_dir} exists; choose a new folder (nothing is overwritten)")
+    spec, _ = _network(bundle, 0)
+    args = f"--bundle {site_bundle} --site-config {site_config} --local-epochs {local_epochs}"
+    args += f" --threads {threads_per_site}"
+    recipe = _recipe(spec, rounds, compression, site_frames, {site: args for site in site_frames})
+    recipe.export(str(job_dir))
+    job = job_dir / recipe.name
+    # NVFlare writes the client script's absolute path on this machine; at a site it is the copy in the app's
+    # custom/ folder, which NVFlare finds by a path relative to that folder
+    from monai_lightseg.federated import client
+
+    for config in sorted(job.glob("app_*/config/config_fed_client.json")):
+        data = json.loads(config.read_text(encoding="utf-8"))
+        for executor in data["executors"]:
+            if executor["executor"]["args"].get("task_script_path") == client.__file__:
+                executor["executor"]["args"]["task_script_path"] = "monai_lightseg/federated/client.py"
+        config.write_text(json.dumps(data, indent=4) + "\n", encoding="utf-8")
+    return job
+
+
 def run_federation(
     bundle: str | Path,
     data_dir: str | Path,
@@ -63,18 +139,14 @@ def run_federation(
     record_updates: bool = False,
     threads_per_site: int = 1,
 ) -> dict:
-    """Run the federation; returns a summary (workspace paths, per-site frames, per-round update records).
+    """Run the federation in NVFlare's simulator (every site a process here); returns a summary (workspace paths,
+    per-site frames, per-round update records).
 
     ``datalist``: the split to divide between the sites (default: the bundle's committed one); ``data_dir``: the
     folder its paths are relative to. ``record_updates``: each site also saves the updates it sends
     (``updates/<site>_round<r>.pt``, for tests). Raises FileExistsError if ``workspace`` exists and is not empty.
     """
-    from nvflare.app_opt.pt.recipes.fedavg import FedAvgRecipe
-    from nvflare.recipe import SimEnv, set_per_site_config
-
-    from monai_lightseg.federated import client
-    from monai_lightseg.federated.filters import CompressUpdate, RestoreUpdate
-    from monai_lightseg.federated.persistor import RoundModelPersistor
+    from nvflare.recipe import SimEnv
 
     bundle, workspace = Path(bundle).resolve(), Path(workspace).resolve()
     if workspace.exists() and any(workspace.iterdir()):
@@ -82,34 +154,17 @@ def run_federation(
     workspace.mkdir(parents=True, exist_ok=True)
     found = site_datalists(datalist or bundle / "configs" / "datalist.json", workspace / "sites", sites)
     for site, info in found.items():
-        overrides = federated_overrides(bundle, info["datalist"], info["frames"], rounds, local_epochs,
-                                        Path(data_dir).resolve())  # fmt: skip
-        (workspace / "sites" / f"{site}_config.json").write_text(
-            json.dumps({"overrides": overrides}, indent=4) + "\n", encoding="utf-8"
-        )
+        config = workspace / "sites" / f"{site}_config.json"
+        write_site_config(bundle, info["datalist"], data_dir, rounds, local_epochs, config)
     spec, initial = _network(bundle, seed)
     torch.save(initial, workspace / "initial.pt")
     record = str(workspace / "updates.jsonl")
-    recipe = FedAvgRecipe(
-        name="monai_lightseg_fedavg",
-        model=spec,
-        model_persistor=RoundModelPersistor(model=spec, source_ckpt_file_full_name=str(workspace / "initial.pt")),
-        min_clients=len(found),
-        num_rounds=rounds,
-        train_script=client.__file__,
-        aggregation_weights={site: float(info["frames"]) for site, info in found.items()},
-    )
     args = f"--bundle {bundle} --local-epochs {local_epochs} --threads {threads_per_site}"
     if record_updates:
         args += f" --record {workspace / 'updates'}"
-    set_per_site_config(recipe, {
-        site: {"train_args": f"{args} --site-config {workspace / 'sites' / f'{site}_config.json'}"} for site in found
-    })  # fmt: skip
-    # monai_lightseg is installed at every site: NVFlare must not copy its modules into the job's custom/ folder
-    # (with an editable install the copies, an incomplete namespace package, would shadow the real package)
-    recipe._job.set_app_packages(["monai_lightseg"])
-    recipe.add_client_output_filter(CompressUpdate(compression, record=record), tasks=["train"])
-    recipe.add_server_input_filter(RestoreUpdate(record=record), tasks=["train"])
+    site_args = {site: f"{args} --site-config {workspace / 'sites' / f'{site}_config.json'}" for site in found}
+    recipe = _recipe(spec, rounds, compression, {s: info["frames"] for s, info in found.items()}, site_args,
+                     initial=str(workspace / "initial.pt"), record=record)  # fmt: skip
     start = time.time()
     run = recipe.run(SimEnv(clients=list(found), workspace_root=str(workspace / "nvflare")))
     result = run.get_result()
