@@ -425,20 +425,23 @@ class PolypTask(Task):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+        fig, ax = plt.subplots(figsize=(7.5, 4), dpi=100)
+        colours = iter(plt.get_cmap("tab10").colors)
         for name, r in records.items():
             if r is None or r["cpu_ms"] is None:
                 continue
             short = name[len(self.prefix) + 1 : -len("_segmentation")]
-            for ds, marker in zip(self.datasets, ("o", "s")):
-                ax.scatter(r["cpu_ms"], r["summary"][ds]["class_1"]["dice"]["mean"], marker=marker, color="k")
-            ax.annotate(short, (r["cpu_ms"], r["summary"]["all"]["class_1"]["dice"]["mean"]), fontsize=8)
+            colour = next(colours)
+            dice = [r["summary"][ds]["class_1"]["dice"]["mean"] for ds in self.datasets]
+            ax.plot([r["cpu_ms"]] * 2, dice, color=colour, linewidth=0.8, label=short)
+            for value, marker in zip(dice, ("o", "s")):
+                ax.scatter(r["cpu_ms"], value, marker=marker, color=colour, zorder=3)
         ax.scatter([], [], marker="o", color="k", label="Kvasir-SEG")
         ax.scatter([], [], marker="s", color="k", label="CVC-ClinicDB")
         ax.set_xlabel("CPU ms per frame (one 256x256 window, 2 threads)")
         ax.set_ylabel("validation Dice (mean over frames)")
-        ax.set_ylim(0, 1)
-        ax.legend(fontsize=8)
+        ax.set_xlim(left=0)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
         ax.set_title("Polyp bundles: accuracy against CPU latency", fontsize=9)
         fig.tight_layout()
         fig.savefig(path)
