@@ -3,13 +3,13 @@ per site, against the centralised bundle, with paired per-frame differences, and
 
 Reads ``<results>/<setting>/evaluation.json`` (per-frame Dice on the bundles' validation frames) and, for
 federations, ``<results>/<setting>/summary.json``; writes ``<results>/report.json`` and prints a Markdown table
-for docs/federated.md.
+for docs/federated.md (``--docs FILE``: also written between its ``federated-table`` markers).
 
 Why paired: every setting is scored on the same 232 frames, so the per-frame difference to the centralised model
 removes the frames' own difficulty; its 95 % confidence interval (t over frames) says whether a difference of
 0.01 is real, which two seeds per setting could not on this machine's budget.
 
-    python benchmarks/federated_report.py [--results benchmarks/results/federated]
+    python benchmarks/federated_report.py [--results benchmarks/results/federated] [--docs docs/federated.md]
 """
 
 from __future__ import annotations
@@ -66,9 +66,14 @@ def condensed(summary: dict) -> dict:
 
 
 def report(results: Path) -> dict:
-    scored = {
-        p.parent.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(results.glob("*/evaluation.json"))
-    }
+    order = ("centralised", "federated_fp32", "federated_int8", "federated_fp16", "alone")  # then by name
+
+    def rank(path: Path) -> tuple:
+        name = path.parent.name
+        return next((i for i, p in enumerate(order) if name.startswith(p)), len(order)), name
+
+    scored = {p.parent.name: json.loads(p.read_text(encoding="utf-8"))
+              for p in sorted(results.glob("*/evaluation.json"), key=rank)}  # fmt: skip
     if REFERENCE not in scored:
         raise FileNotFoundError(
             f"{results / REFERENCE / 'evaluation.json'} is missing: run --setting centralised first"
@@ -124,8 +129,17 @@ def markdown(table: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=REPO / "benchmarks" / "results" / "federated")
+    parser.add_argument("--docs", type=Path, help="a Markdown file with federated-table-start/-end markers")
     args = parser.parse_args()
-    print(markdown(report(args.results)))
+    table = markdown(report(args.results))
+    print(table)
+    if args.docs:
+        text = args.docs.read_text(encoding="utf-8")
+        start, end = "<!-- federated-table-start -->\n", "<!-- federated-table-end -->"
+        if start not in text or end not in text:
+            raise SystemExit(f"{args.docs}: no {start.strip()} ... {end} markers")
+        head, rest = text.split(start, 1)
+        args.docs.write_text(head + start + table + "\n" + end + rest.split(end, 1)[1], encoding="utf-8")
     return 0
 
 
