@@ -6,7 +6,9 @@ Settings (same recipe as the bundle, same number of epochs over the data each se
                 (50 x 2 = the bundle's 100), optionally --compression int8
     alone       one site's training frames only (--site), the bundle's 100 epochs over them, its best by that
                 site's validation frames (the bundle's own selection rule)
-    centralised the bundle itself (its shipped weights: 100 epochs over both sites' frames); only evaluated
+    centralised the bundle itself (its shipped weights, seed 0: 100 epochs over both sites' frames); only
+                evaluated. With --seed S > 0: the bundle's train.json retrained in a copy with seed S (resumes),
+                for the reference's own seed spread
     weights     any weights of the bundle's network (--weights: a state_dict or a bundle checkpoint, whose
                 "network" is used; --name: the result's folder), e.g. the centralised run's last epoch, which,
                 like the federation's last round, was not picked on the validation frames
@@ -83,6 +85,18 @@ def train_alone(site: str, seed: int, data: Path, out: Path, epochs: int, bundle
     return work / "models" / "model.pt"
 
 
+def train_centralised(seed: int, data: Path, out: Path, bundle: Path = BUNDLE) -> Path:
+    """The bundle's train.json unchanged but for its seed, in a copy (resumes from the copy's checkpoints)."""
+    from monai.bundle import run
+
+    work = out / "bundle"
+    if not work.exists():
+        shutil.copytree(bundle / "configs", work / "configs")
+    run(config_file=str(work / "configs/train.json"), bundle_root=str(work), dataset_dir=str(data),
+        initialize=[f"$monai.utils.set_determinism(seed={seed})"])  # fmt: skip
+    return work / "models" / "model.pt"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--setting", choices=["federated", "alone", "centralised", "weights"], required=True)
@@ -97,8 +111,12 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "federated")
     args = parser.parse_args()
-    if args.setting == "centralised":
+    if args.setting == "centralised" and args.seed == 0:
         evaluate(BUNDLE / "models" / "model.pt", args.data, args.out / "centralised")
+        return 0
+    if args.setting == "centralised":
+        out = args.out / f"centralised_seed{args.seed}"
+        evaluate(train_centralised(args.seed, args.data, out), args.data, out)
         return 0
     if args.setting == "weights":
         if not (args.weights and args.name):
