@@ -53,7 +53,9 @@ def condensed(summary: dict) -> dict:
     """A federation's summary without the per-update tensor lists (megabytes); keeps bytes and what crossed."""
     rows = summary.get("updates", [])
     server = [r for r in rows if r.get("side") == "server"]
-    kept = {k: v for k, v in summary.items() if k not in ("updates", "global_models")}
+    kept = {k: v for k, v in summary.items() if k not in ("updates", "global_models", "result", "sites")}
+    # the workspace's paths are this machine's; what identifies a site is its name and frame count
+    kept["sites"] = {site: {"frames": info["frames"]} for site, info in summary.get("sites", {}).items()}
     kept["upload_bytes"] = upload_bytes(summary)
     if server:
         kept["what_crossed"] = {

@@ -51,7 +51,10 @@ def test_condensed_summary_keeps_bytes_and_what_crossed_not_the_tensor_lists():
     server = {"side": "server", "kind": "WEIGHT_DIFF", "tensors": {"w": [[2], "float32"]}, "meta_keys": ["m"],
               "other_keys": []}  # fmt: skip
     site = {"side": "site", "bytes_sent": 500, "bytes_uncompressed": 1000, "tensors_sent": {"w": [[2], "int8"]}}
-    kept = condensed({"rounds": 1, "updates": [site, server], "global_models": ["a.pt"]})
+    sites = {"site-1": {"datalist": "/machine/ws/sites/site-1.json", "frames": 2}}
+    kept = condensed({"rounds": 1, "updates": [site, server], "global_models": ["a.pt"], "sites": sites,
+                      "result": "/machine/ws/nvflare"})  # fmt: skip
     assert "updates" not in kept and "global_models" not in kept
+    assert "/machine" not in str(kept) and kept["sites"] == {"site-1": {"frames": 2}}
     assert kept["upload_bytes"]["ratio"] == 0.5
     assert kept["what_crossed"] == {"kinds": ["WEIGHT_DIFF"], "tensors": 1, "meta_keys": ["m"], "other_keys": []}
