@@ -9,6 +9,11 @@ Why paired: every setting is scored on the same 232 frames, so the per-frame dif
 removes the frames' own difficulty; its 95 % confidence interval (t over frames) says whether a difference of
 0.01 is real, which two seeds per setting could not on this machine's budget.
 
+Seeds: a setting named ``<family>_seed<S>`` is seed S of that family; ``centralised`` is seed 0 of the family
+``centralised`` (the shipped bundle) and ``centralised_seed<S>`` its retrainings. A federation is also compared
+with the centralised run of its own seed (paired), and every family with two or more seeds gets its mean over
+seeds, as a share of the centralised family's mean where that has two or more seeds too.
+
     python benchmarks/federated_report.py [--results benchmarks/results/federated] [--docs docs/federated.md]
 """
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -25,6 +31,16 @@ from scipy import stats
 REPO = Path(__file__).resolve().parents[1]
 SITES = ("site-1", "site-2")
 REFERENCE = "centralised"
+_SEEDED = re.compile(r"^(?P<family>.+)_seed(?P<seed>\d+)$")
+
+
+def family_and_seed(name: str) -> tuple[str, int] | None:
+    """("federated_fp32_r50x2", 1) for ``federated_fp32_r50x2_seed1``; ("centralised", 0) for the bundle itself;
+    None for settings that are not one seed of a family (e.g. ``centralised_last_epoch``)."""
+    if name == REFERENCE:
+        return REFERENCE, 0
+    match = _SEEDED.match(name)
+    return (match["family"], int(match["seed"])) if match else None
 
 
 def paired(a: dict[str, float], b: dict[str, float]) -> dict:
@@ -101,6 +117,30 @@ def report(results: Path) -> dict:
             if twin in scored:
                 table[name]["minus_fp32"] = {s: paired(scored[name][s]["per_frame"], scored[twin][s]["per_frame"])
                                              for s in SITES}  # fmt: skip
+    seeded = {name: family_and_seed(name) for name in scored if family_and_seed(name)}
+    centralised_of_seed = {seed: name for name, (family, seed) in seeded.items() if family == REFERENCE}
+    for name, (family, seed) in seeded.items():  # a federation vs the centralised run of its own seed
+        reference = centralised_of_seed.get(seed)
+        if family.startswith("federated") and reference and reference != REFERENCE:
+            table[name]["minus_centralised_same_seed"] = {
+                "reference": reference,
+                **{s: paired(scored[name][s]["per_frame"], scored[reference][s]["per_frame"]) for s in SITES},
+            }
+    families: dict[str, list[str]] = {}
+    for name, (family, _) in seeded.items():
+        families.setdefault(family, []).append(name)
+    means = {}
+    for family, names in families.items():
+        if len(names) >= 2:
+            dice = {s: round(float(np.mean([scored[n][s]["dice"] for n in names])), 4) for s in SITES}
+            means[family] = {"settings": names, "dice": dice}
+    if REFERENCE in means:
+        for family in means:
+            means[family]["of_centralised_mean"] = {
+                s: round(means[family]["dice"][s] / means[REFERENCE]["dice"][s], 3) for s in SITES
+            }
+    if means:
+        table["seed_means"] = means
     (results / "report.json").write_text(json.dumps(table, indent=4) + "\n", encoding="utf-8")
     return table
 
@@ -111,6 +151,8 @@ def markdown(table: dict) -> str:
 
     lines = ["| setting | Kvasir-SEG (site-1) | CVC-ClinicDB (site-2) | vs centralised, paired: site-1 | site-2 "
              "| upload per site per round |", "|---|---|---|---|---|---|"]  # fmt: skip
+    means = table.get("seed_means", {})
+    table = {k: v for k, v in table.items() if k != "seed_means"}
     for name, row in table.items():
         d = row.get("minus_centralised")
         up = row.get("upload_bytes") or {}
@@ -125,6 +167,17 @@ def markdown(table: dict) -> str:
         if "minus_fp32" in row:
             one, two = diff(row["minus_fp32"]["site-1"]), diff(row["minus_fp32"]["site-2"])
             lines.append(f"\n{name} minus its float32 twin, paired per frame: site-1 {one}, site-2 {two}")
+    for name, row in table.items():
+        if "minus_centralised_same_seed" in row:
+            same = row["minus_centralised_same_seed"]
+            lines.append(f"\n{name} minus {same['reference']} (same seed), paired per frame: "
+                         f"site-1 {diff(same['site-1'])}, site-2 {diff(same['site-2'])}")  # fmt: skip
+    if means:
+        lines += ["\n| mean over seeds | settings | Kvasir-SEG (site-1) | CVC-ClinicDB (site-2) |", "|---|---|---|---|"]
+        for family, row in means.items():
+            share = row.get("of_centralised_mean")
+            cells = [f"{row['dice'][s]:.3f}" + (f" ({share[s]:.1%})" if share else "") for s in SITES]
+            lines.append(f"| {family} | {len(row['settings'])} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 
 

@@ -58,3 +58,24 @@ def test_condensed_summary_keeps_bytes_and_what_crossed_not_the_tensor_lists():
     assert "/machine" not in str(kept) and kept["sites"] == {"site-1": {"frames": 2}}
     assert kept["upload_bytes"]["ratio"] == 0.5
     assert kept["what_crossed"] == {"kinds": ["WEIGHT_DIFF"], "tensors": 1, "meta_keys": ["m"], "other_keys": []}
+
+
+def test_seeds_of_a_family_are_averaged_and_a_federation_meets_the_centralised_run_of_its_seed(tmp_path):
+    _evaluation(tmp_path / "centralised", [0.8, 0.9], [0.7, 0.5])
+    _evaluation(tmp_path / "centralised_seed1", [0.6, 0.7], [0.5, 0.5])
+    _evaluation(tmp_path / "centralised_last_epoch", [0.1, 0.1], [0.1, 0.1])  # no seed family: not averaged
+    _evaluation(tmp_path / "federated_fp32_r2x1_seed0", [0.7, 0.8], [0.6, 0.4])
+    _evaluation(tmp_path / "federated_fp32_r2x1_seed1", [0.5, 0.6], [0.5, 0.3])
+    table = report(tmp_path)
+    means = table["seed_means"]
+    assert set(means) == {"centralised", "federated_fp32_r2x1"}
+    assert means["centralised"]["dice"] == {"site-1": 0.75, "site-2": 0.55}
+    assert means["federated_fp32_r2x1"]["dice"] == {"site-1": 0.65, "site-2": 0.45}
+    assert means["federated_fp32_r2x1"]["of_centralised_mean"] == {"site-1": round(0.65 / 0.75, 3),
+                                                                   "site-2": round(0.45 / 0.55, 3)}  # fmt: skip
+    same = table["federated_fp32_r2x1_seed1"]["minus_centralised_same_seed"]
+    assert same["reference"] == "centralised_seed1" and same["site-1"]["mean"] == pytest.approx(-0.1)
+    assert same["site-2"]["mean"] == pytest.approx(-0.1)
+    assert "minus_centralised_same_seed" not in table["federated_fp32_r2x1_seed0"]  # its reference is the bundle
+    text = markdown(table)
+    assert "minus centralised_seed1 (same seed)" in text and "| federated_fp32_r2x1 | 2 | 0.650 (86.7%)" in text
