@@ -3,7 +3,8 @@ bundles' validation frames (issue 21, docs/federated.md).
 
 Settings (same recipe as the bundle, same number of epochs over the data each setting trains on):
     federated   FedAvg between site-1 (Kvasir-SEG) and site-2 (CVC-ClinicDB): --rounds x --local-epochs epochs
-                (50 x 2 = the bundle's 100), optionally --compression int8
+                (50 x 2 = the bundle's 100), optionally --compression int8, --reset-optimizer (each site
+                clears AdamW's moments before every round)
     alone       one site's training frames only (--site), the bundle's 100 epochs over them, its best by that
                 site's validation frames (the bundle's own selection rule)
     centralised the bundle itself (its shipped weights, seed 0: 100 epochs over both sites' frames); only
@@ -105,6 +106,7 @@ def main() -> int:
     parser.add_argument("--site", choices=sorted(DATASET_OF_SITE))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compression", choices=["int8", "fp16"], default=None)
+    parser.add_argument("--reset-optimizer", action="store_true", help="federated: sites clear AdamW's state per round")
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--local-epochs", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=100, help="alone: epochs over the site's frames")
@@ -138,10 +140,12 @@ def main() -> int:
         return 0
     from monai_lightseg.federated.job import run_federation
 
-    name = f"federated_{args.compression or 'fp32'}_r{args.rounds}x{args.local_epochs}_seed{args.seed}"
+    reset = "_reset" if args.reset_optimizer else ""
+    name = f"federated_{args.compression or 'fp32'}_r{args.rounds}x{args.local_epochs}{reset}_seed{args.seed}"
     out = args.out / name
     summary = run_federation(BUNDLE, args.data, out / "workspace", rounds=args.rounds,
-                             local_epochs=args.local_epochs, compression=args.compression, seed=args.seed)  # fmt: skip
+                             local_epochs=args.local_epochs, compression=args.compression, seed=args.seed,
+                             reset_optimizer=args.reset_optimizer)  # fmt: skip
     from federated_report import condensed
 
     (out / "summary.json").write_text(json.dumps(condensed(summary), indent=4) + "\n", encoding="utf-8")

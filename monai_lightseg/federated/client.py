@@ -8,7 +8,9 @@ validation metrics and step count; never images, labels or file names.
 
 Arguments: ``--bundle`` (a polyp bundle folder), ``--site-config`` (JSON: {"overrides": {...}}, written by
 :func:`.job.write_site_config`; ``{site}`` in either path becomes the site's name), ``--local-epochs``,
-``--threads`` and ``--record DIR`` (tests: also save each update sent, as ``DIR/<site>_round<r>.pt``).
+``--threads``, ``--reset-optimizer`` (clear the optimizer's state, AdamW's moment estimates, before each round's
+local training; by default they carry over from the site's previous round) and ``--record DIR`` (tests: also save
+each update sent, as ``DIR/<site>_round<r>.pt``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def main() -> None:
     parser.add_argument("--local-epochs", type=int, default=1)
     parser.add_argument("--record", default=None)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--reset-optimizer", action="store_true", help="clear the optimizer state every round")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -55,13 +58,17 @@ def main() -> None:
         received = flare.receive()
         weights = {k: torch.as_tensor(v) for k, v in received.params.items()}
         metrics = algo.evaluate(ExchangeObject(weights=weights)).metrics
+        if args.reset_optimizer:  # the moments were estimated for this site's previous local model
+            algo.trainer.optimizer.state.clear()
         algo.train(ExchangeObject(weights=weights))
         update = algo.get_weights()
         steps = int(update.statistics["num_executed_iterations"])
         diff = {k: torch.as_tensor(v).cpu() for k, v in update.weights.items()}  # torch: NVFlare converts
         if args.record:
+            moments = next(iter(algo.trainer.optimizer.state.values()), {})  # steps the optimizer state has seen
             Path(args.record).mkdir(parents=True, exist_ok=True)
-            torch.save({"global": received.params, "diff": {k: v.numpy() for k, v in diff.items()}, "steps": steps},
+            torch.save({"global": received.params, "diff": {k: v.numpy() for k, v in diff.items()}, "steps": steps,
+                        "optimizer_steps": int(moments.get("step", 0))},
                        Path(args.record) / f"{site}_round{received.current_round}.pt")  # fmt: skip
         print(f"{site} round {received.current_round}: global model val Dice {metrics.get('val_mean_dice', 0):.4f} "
               f"before local training; {steps} local steps", flush=True)  # fmt: skip

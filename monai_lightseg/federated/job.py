@@ -138,13 +138,16 @@ def run_federation(
     sites: dict[str, str] = SITES,
     record_updates: bool = False,
     threads_per_site: int = 1,
+    reset_optimizer: bool = False,
 ) -> dict:
     """Run the federation in NVFlare's simulator (every site a process here); returns a summary (workspace paths,
     per-site frames, per-round update records).
 
     ``datalist``: the split to divide between the sites (default: the bundle's committed one); ``data_dir``: the
     folder its paths are relative to. ``record_updates``: each site also saves the updates it sends
-    (``updates/<site>_round<r>.pt``, for tests). Raises FileExistsError if ``workspace`` exists and is not empty.
+    (``updates/<site>_round<r>.pt``, for tests). ``reset_optimizer``: each site clears its optimizer state
+    (AdamW's moments) before every round's local training instead of carrying it over. Raises FileExistsError if
+    ``workspace`` exists and is not empty.
     """
     from nvflare.recipe import SimEnv
 
@@ -160,6 +163,8 @@ def run_federation(
     torch.save(initial, workspace / "initial.pt")
     record = str(workspace / "updates.jsonl")
     args = f"--bundle {bundle} --local-epochs {local_epochs} --threads {threads_per_site}"
+    if reset_optimizer:
+        args += " --reset-optimizer"
     if record_updates:
         args += f" --record {workspace / 'updates'}"
     site_args = {site: f"{args} --site-config {workspace / 'sites' / f'{site}_config.json'}" for site in found}
@@ -178,7 +183,8 @@ def run_federation(
     rows = [json.loads(line) for line in Path(record).read_text(encoding="utf-8").splitlines()]
     summary = {
         "bundle": bundle.name, "rounds": rounds, "local_epochs": local_epochs, "compression": compression,
-        "seed": seed, "sites": found, "wall_s": round(time.time() - start, 1), "result": str(result),
+        "reset_optimizer": reset_optimizer, "seed": seed, "sites": found, "wall_s": round(time.time() - start, 1),
+        "result": str(result),
         "validation_curve": validation_curve(workspace / "nvflare"),
         "global_models": [str(workspace / "global_models" / p.name) for p in saved], "updates": rows,
     }  # fmt: skip

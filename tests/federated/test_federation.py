@@ -81,3 +81,20 @@ def test_only_model_tensors_and_metadata_cross(federation) -> None:
             assert all(v[1] in ("int8", "int64") for v in r["tensors_sent"].values())
     text = (ws / "updates.jsonl").read_text(encoding="utf-8")
     assert "kvasir" not in text and "cvc" not in text and ".jpg" not in text and ".png" not in text
+
+
+def test_reset_optimizer_starts_each_round_with_fresh_moments(tmp_path) -> None:
+    from monai_lightseg.federated.job import run_federation
+
+    kvasir = {"image": "images/kvasir_val_0.jpg", "label": "masks/kvasir_val_0.jpg", "dataset": "kvasir_seg"}
+    cvc = {"image": "images/cvc_clinicdb_1.png", "label": "masks/cvc_clinicdb_1.png", "dataset": "cvc_clinicdb"}
+    datalist = tmp_path / "datalist.json"
+    datalist.write_text(json.dumps({"training": [kvasir, cvc], "validation": [kvasir, cvc]}), encoding="utf-8")
+    summary = run_federation(BUNDLE, SAMPLES / "polyp", tmp_path / "ws", rounds=2, local_epochs=1,
+                             datalist=datalist, record_updates=True, reset_optimizer=True)  # fmt: skip
+    assert summary["reset_optimizer"] is True
+    for site in ("site-1", "site-2"):
+        rounds = [torch.load(tmp_path / "ws" / "updates" / f"{site}_round{r}.pt", weights_only=False) for r in (0, 1)]
+        # AdamW counts the steps behind its moments: carried over it would be 2 after round 1, reset it is 1
+        assert [r["steps"] for r in rounds] == [1, 1]
+        assert [r["optimizer_steps"] for r in rounds] == [1, 1]
