@@ -96,13 +96,15 @@ def write_site_config(bundle: str | Path, datalist: str | Path, data_dir: str | 
 
 
 def export_job(bundle: str | Path, job_dir: str | Path, rounds: int, local_epochs: int, site_frames: dict[str, int],
-               site_bundle: str, site_config: str, compression: str | None = None, threads_per_site: int = 0) -> Path:
+               site_bundle: str, site_config: str, compression: str | None = None, threads_per_site: int = 0,
+               reset_optimizer: bool = False) -> Path:  # fmt: skip
     """Write the NVFlare job for a real deployment (``nvflare job submit -j job_dir`` from the admin console).
 
     Every site runs the client script with ``--bundle site_bundle --site-config site_config`` (paths on the
     site's machine; ``{site}`` in them becomes the site's name) and must have the bundle there and its config
     from :func:`write_site_config`. ``site_frames``: each site's number of training frames (FedAvg weights).
-    The server initialises the bundle's network itself. ``job_dir`` must not exist.
+    ``reset_optimizer``: as in :func:`run_federation`. The server initialises the bundle's network itself.
+    ``job_dir`` must not exist.
     """  # fmt: skip
     job_dir, bundle = Path(job_dir), Path(bundle)
     if job_dir.exists():
@@ -110,6 +112,7 @@ def export_job(bundle: str | Path, job_dir: str | Path, rounds: int, local_epoch
     spec, _ = _network(bundle, 0)
     args = f"--bundle {site_bundle} --site-config {site_config} --local-epochs {local_epochs}"
     args += f" --threads {threads_per_site}"
+    args += " --reset-optimizer" if reset_optimizer else ""
     recipe = _recipe(spec, rounds, compression, site_frames, {site: args for site in site_frames})
     recipe.export(str(job_dir))
     job = job_dir / recipe.name
