@@ -68,15 +68,21 @@ def evaluate(weights: Path, data: Path, out: Path, bundle: Path = BUNDLE) -> dic
     return result
 
 
+def _bundle_copy(bundle: Path, out: Path) -> Path:
+    """``out/bundle`` with ``bundle``'s configs (copied once: a rerun resumes from the copy's checkpoints)."""
+    work = out / "bundle"
+    if not work.exists():
+        shutil.copytree(bundle / "configs", work / "configs")
+    return work
+
+
 def train_alone(site: str, seed: int, data: Path, out: Path, epochs: int, bundle: Path = BUNDLE) -> Path:
     """The bundle's train.json on one site's frames; returns its best weights."""
     from monai.bundle import run
 
     from monai_lightseg.federated.sites import site_datalists
 
-    work = out / "bundle"
-    if not work.exists():
-        shutil.copytree(bundle / "configs", work / "configs")
+    work = _bundle_copy(bundle, out)
     found = site_datalists(bundle / "configs" / "datalist.json", out / "sites")[site]
     batch = json.loads((bundle / "configs" / "train.json").read_text(encoding="utf-8"))["batch_size"]
     epoch_length = max(1, found["frames"] // batch)
@@ -90,9 +96,7 @@ def train_centralised(seed: int, data: Path, out: Path, bundle: Path = BUNDLE) -
     """The bundle's train.json unchanged but for its seed, in a copy (resumes from the copy's checkpoints)."""
     from monai.bundle import run
 
-    work = out / "bundle"
-    if not work.exists():
-        shutil.copytree(bundle / "configs", work / "configs")
+    work = _bundle_copy(bundle, out)
     run(config_file=str(work / "configs/train.json"), bundle_root=str(work), dataset_dir=str(data),
         initialize=[f"$monai.utils.set_determinism(seed={seed})"])  # fmt: skip
     return work / "models" / "model.pt"

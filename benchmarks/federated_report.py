@@ -117,7 +117,7 @@ def report(results: Path) -> dict:
             if twin in scored:
                 table[name]["minus_fp32"] = {s: paired(scored[name][s]["per_frame"], scored[twin][s]["per_frame"])
                                              for s in SITES}  # fmt: skip
-    seeded = {name: family_and_seed(name) for name in scored if family_and_seed(name)}
+    seeded = {name: found for name in scored if (found := family_and_seed(name))}
     centralised_of_seed = {seed: name for name, (family, seed) in seeded.items() if family == REFERENCE}
     for name, (family, seed) in seeded.items():  # a federation vs the centralised run of its own seed
         reference = centralised_of_seed.get(seed)

@@ -16,11 +16,9 @@ import torch
 from monai_lightseg.cli import main
 from monai_lightseg.federated.job import validation_curve
 from tests.conftest import REPO, SAMPLES
+from tests.federated.samples import BUNDLE, CVC, KVASIR
 
 pytest.importorskip("nvflare")
-BUNDLE = REPO / "bundles" / "polyp_endoscopy_feature_compression_net_segmentation"
-KVASIR = {"image": "images/kvasir_val_0.jpg", "label": "masks/kvasir_val_0.jpg", "dataset": "kvasir_seg"}
-CVC = {"image": "images/cvc_clinicdb_1.png", "label": "masks/cvc_clinicdb_1.png", "dataset": "cvc_clinicdb"}
 
 
 def test_site_config_needs_training_and_validation_lists(tmp_path, capsys):

@@ -5,17 +5,15 @@ compression stays within its bound and under 0.27x the float32 bytes; only tenso
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
 
 from monai_lightseg.federated.compression import compress, decompress, error_bound
-from tests.conftest import REPO, SAMPLES
+from tests.conftest import SAMPLES
+from tests.federated.samples import BUNDLE, CVC, KVASIR, write_datalist
 
 pytest.importorskip("nvflare")
-BUNDLE = REPO / "bundles" / "polyp_endoscopy_feature_compression_net_segmentation"
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +21,9 @@ def federation(tmp_path_factory):
     from monai_lightseg.federated.job import run_federation
 
     work = tmp_path_factory.mktemp("federation")
-    kvasir = {"image": "images/kvasir_val_0.jpg", "label": "masks/kvasir_val_0.jpg", "dataset": "kvasir_seg"}
-    cvc = {"image": "images/cvc_clinicdb_1.png", "label": "masks/cvc_clinicdb_1.png", "dataset": "cvc_clinicdb"}
-    (work / "datalist.json").write_text(
-        json.dumps({"training": [kvasir, kvasir, cvc], "validation": [kvasir, cvc]}), encoding="utf-8"
-    )
+    datalist = write_datalist(work / "datalist.json", [KVASIR, KVASIR, CVC], [KVASIR, CVC])
     summary = run_federation(BUNDLE, SAMPLES / "polyp", work / "ws", rounds=1, local_epochs=2, compression="int8",
-                             datalist=work / "datalist.json", record_updates=True)  # fmt: skip
+                             datalist=datalist, record_updates=True)  # fmt: skip
     return summary, work / "ws"
 
 
@@ -86,10 +80,7 @@ def test_only_model_tensors_and_metadata_cross(federation) -> None:
 def test_reset_optimizer_starts_each_round_with_fresh_moments(tmp_path) -> None:
     from monai_lightseg.federated.job import run_federation
 
-    kvasir = {"image": "images/kvasir_val_0.jpg", "label": "masks/kvasir_val_0.jpg", "dataset": "kvasir_seg"}
-    cvc = {"image": "images/cvc_clinicdb_1.png", "label": "masks/cvc_clinicdb_1.png", "dataset": "cvc_clinicdb"}
-    datalist = tmp_path / "datalist.json"
-    datalist.write_text(json.dumps({"training": [kvasir, cvc], "validation": [kvasir, cvc]}), encoding="utf-8")
+    datalist = write_datalist(tmp_path / "datalist.json", [KVASIR, CVC], [KVASIR, CVC])
     summary = run_federation(BUNDLE, SAMPLES / "polyp", tmp_path / "ws", rounds=2, local_epochs=1,
                              datalist=datalist, record_updates=True, reset_optimizer=True)  # fmt: skip
     assert summary["reset_optimizer"] is True

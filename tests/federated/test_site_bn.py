@@ -1,27 +1,22 @@
 """The site-BN diagnostic (benchmarks/federated_site_bn.py): re-estimating BatchNorm statistics on one site's
 frames changes the running statistics of every BatchNorm and nothing else."""
 
-import json
 import sys
 from pathlib import Path
 
 import torch
 
 from tests.conftest import REPO, SAMPLES
+from tests.federated.samples import BUNDLE, CVC, KVASIR, write_datalist
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from federated_site_bn import site_statistics  # noqa: E402
-
-BUNDLE = REPO / "bundles" / "polyp_endoscopy_feature_compression_net_segmentation"
 
 
 def test_only_batchnorm_statistics_change(tmp_path: Path) -> None:
     from monai.bundle import ConfigParser
 
-    kvasir = {"image": "images/kvasir_val_0.jpg", "label": "masks/kvasir_val_0.jpg", "dataset": "kvasir_seg"}
-    cvc = {"image": "images/cvc_clinicdb_1.png", "label": "masks/cvc_clinicdb_1.png", "dataset": "cvc_clinicdb"}
-    datalist = tmp_path / "datalist.json"
-    datalist.write_text(json.dumps({"training": [kvasir, kvasir, cvc], "validation": [cvc]}), encoding="utf-8")
+    datalist = write_datalist(tmp_path / "datalist.json", [KVASIR, KVASIR, CVC], [CVC])
     parser = ConfigParser()
     parser.read_config(str(BUNDLE / "configs" / "train.json"))
     torch.manual_seed(0)

@@ -9,9 +9,7 @@ import pytest
 from monai_lightseg.cli import main
 from monai_lightseg.federated.overrides import federated_overrides
 from monai_lightseg.federated.sites import site_datalists
-from tests.conftest import REPO
-
-BUNDLE = REPO / "bundles" / "polyp_endoscopy_feature_compression_net_segmentation"
+from tests.federated.samples import BUNDLE
 
 
 def test_each_site_gets_its_own_hospitals_part_of_the_committed_split(tmp_path) -> None:
