@@ -114,7 +114,7 @@ def _segment(args: argparse.Namespace) -> int:
         output=Path(args.output), device=args.device, resume=args.resume, overwrite=args.overwrite,
         num_parts=args.num_parts, part_id=args.part_id, rules=rules, progress=not args.no_progress,
         pacs_filters=filters, store=not args.no_store, reparameterize=False if args.no_reparameterize else None,
-        runtime=args.runtime,
+        runtime=args.runtime, flip_tta=True if args.flip_tta else None,
     )  # fmt: skip
     return run_batch(options)
 
@@ -224,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--runtime", choices=["eager", "torchscript", "onnxruntime"], default=None,
         help="how the network runs: PyTorch eager, TorchScript, or ONNX Runtime on the CPU "
         "(default: the bundle's runtime, eager)",
+    )  # fmt: skip
+    seg.add_argument(
+        "--flip-tta", action="store_true",
+        help="test-time augmentation: average the network's output over the image and its flips "
+        "(one more pass per flipped axis; default: as the bundle says, off in the shipped bundles)",
     )  # fmt: skip
     seg.add_argument(
         "--pacs-filter",

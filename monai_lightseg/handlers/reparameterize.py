@@ -6,6 +6,7 @@ import logging
 
 from ignite.engine import Events
 
+from monai_lightseg.config_flags import as_bool
 from monai_lightseg.inference.runtimes import deploy
 
 __all__ = ["ReparameterizeNetwork"]
@@ -30,7 +31,7 @@ class ReparameterizeNetwork:
     """
 
     def __init__(self, enabled: bool = True, runtime: str = "eager") -> None:
-        self.enabled = bool(enabled)
+        self.enabled = as_bool(enabled, "reparameterize")
         self.runtime = runtime
 
     def attach(self, engine) -> None:

@@ -2,11 +2,13 @@
 
 from monai_lightseg.inference.bundle_segmenter import BundleSegmenter
 from monai_lightseg.inference.clicks import segment_around_clicks
+from monai_lightseg.inference.flip_averaging import FlipAveragingInferer
 from monai_lightseg.inference.locate_then_segment import LocateThenSegmentInferer
 from monai_lightseg.inference.runtimes import RUNTIMES, OnnxRuntimeNetwork, deploy
 
 __all__ = [
     "BundleSegmenter",
+    "FlipAveragingInferer",
     "LocateThenSegmentInferer",
     "OnnxRuntimeNetwork",
     "RUNTIMES",

@@ -12,6 +12,8 @@ from monai.bundle import ConfigParser
 from monai.data import MetaTensor
 from monai.transforms import Compose, Invertd, SaveImaged
 
+from monai_lightseg.config_flags import as_bool
+from monai_lightseg.inference.flip_averaging import FlipAveragingInferer
 from monai_lightseg.inference.runtimes import deploy
 from monai_lightseg.transforms import BlendMaskOverlayd
 
@@ -52,6 +54,9 @@ class BundleSegmenter:
         runtime: ``"eager"``, ``"torchscript"`` or ``"onnxruntime"`` (:mod:`monai_lightseg.inference.runtimes`;
             the last two always fold, ONNX Runtime runs on the CPU); default: the bundle's ``runtime`` setting, else
             eager.
+        flip_tta: True or False overrides the bundle's ``flip_tta`` setting (default: absent = False): the mean logit
+            over the image and its flips along the bundle's ``flip_tta_axes`` (every spatial axis when absent),
+            :class:`~monai_lightseg.inference.FlipAveragingInferer`.
     """
 
     def __init__(
@@ -60,6 +65,7 @@ class BundleSegmenter:
         device: str | None = None,
         reparameterize: bool | None = None,
         runtime: str | None = None,
+        flip_tta: bool | None = None,
     ) -> None:
         self.bundle_dir = Path(bundle_dir)
         config = self.bundle_dir / "configs" / "inference.json"
@@ -80,11 +86,18 @@ class BundleSegmenter:
         self.network.eval()
         self.runtime = runtime or parser.get_parsed_content("runtime", default="eager")
         if reparameterize is None:
-            reparameterize = parser.get_parsed_content("reparameterize", default=False)
+            reparameterize = as_bool(parser.get_parsed_content("reparameterize", default=False), "reparameterize")
         if reparameterize or self.runtime != "eager":  # every runtime but eager PyTorch runs the folded network
             self.network = deploy(self.network, self.runtime)
         self.preprocessing = parser.get_parsed_content("preprocessing")
-        self.inferer = parser.get_parsed_content("inferer")
+        # the bundle's inferer, averaged over flipped copies when the bundle's "flip_tta" (or ``flip_tta``) says so
+        if flip_tta is None:
+            flip_tta = parser.get_parsed_content("flip_tta", default=False)
+        self.inferer = FlipAveragingInferer(
+            parser.get_parsed_content("inferer"),
+            spatial_axes=parser.get_parsed_content("flip_tta_axes", default=None),
+            enabled=flip_tta,
+        )
         post = parser.get_parsed_content("postprocessing")
         kept = [t for t in post.transforms if not isinstance(t, _OUTPUTS)]
         self.postprocessing = Compose(kept)

@@ -37,6 +37,12 @@ ZOO_CHANGES = (
     "Apache-2.0 text and the data terms are in docs/data_license.txt"
 )
 
+#: the changelog line of every bundle's first release with flip test-time augmentation
+FLIP_TTA_CHANGES = (
+    "inference can average the logits over the image and its flips along the axes training flipped "
+    '("flip_tta": true; off by default); weights and default masks unchanged'
+)
+
 #: the changelog line of every bundle's first release after these changes; weights and masks unchanged
 RUNTIME_CHANGES = (
     "inference re-parameterises the loaded network (batch norms folded, linear branches merged; same masks, less "
@@ -228,6 +234,23 @@ class Task:
     def augmentation(self) -> list[dict]:
         raise NotImplementedError
 
+    def flip_axes(self) -> list[int]:
+        """The spatial axes training flips along (its ``RandFlipd``): the axes flip test-time augmentation may use."""
+        axes: set[int] = set()
+
+        def visit(obj) -> None:
+            if isinstance(obj, dict):
+                if obj.get("_target_") == "RandFlipd":
+                    axes.add(int(obj["spatial_axis"]))
+                for value in obj.values():
+                    visit(value)
+            elif isinstance(obj, list):
+                for value in obj:
+                    visit(value)
+
+        visit(self.augmentation())
+        return sorted(axes)
+
     def inference_postprocessing(self) -> list[dict]:
         raise NotImplementedError
 
@@ -314,6 +337,16 @@ def inference_config(task: Task, spec: dict) -> dict:
         },
         "roi_size": task.roi,
         "inferer": sliding_window("@roi_size", 4),
+        # test-time augmentation, off by default: the mean logit over the image and its flips along each axis
+        # training flipped (1 + len(flip_tta_axes) passes); "inferer" stays replaceable (locate-then-segment)
+        "flip_tta": False,
+        "flip_tta_axes": task.flip_axes(),
+        "tta_inferer": {
+            "_target_": "monai_lightseg.inference.FlipAveragingInferer",
+            "inferer": "@inferer",
+            "spatial_axes": "@flip_tta_axes",
+            "enabled": "@flip_tta",
+        },
         "postprocessing": {"_target_": "Compose", "transforms": task.inference_postprocessing()},
         "handlers": inference_handlers()
         + [{"_target_": "monai_lightseg.handlers.RunSummary", "datalist": "@datalist", "unreadable": "@unreadable"}],
@@ -322,7 +355,7 @@ def inference_config(task: Task, spec: dict) -> dict:
             "device": "@device",
             "val_data_loader": "@dataloader",
             "network": "@network",
-            "inferer": "@inferer",
+            "inferer": "@tta_inferer",
             "postprocessing": "@postprocessing",
             "val_handlers": "@handlers",
             "amp": "@amp",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .engine import EXPORT_CHANGES, RUNTIME_CHANGES, ZOO_CHANGES, Task, metadata_record
+from .engine import EXPORT_CHANGES, FLIP_TTA_CHANGES, RUNTIME_CHANGES, ZOO_CHANGES, Task, metadata_record
 from .polyp import BASELINE, SEED_A, SEED_B, SEED_C
-from .readme import compose, cpu_time
+from .readme import compose, cpu_time, flip_tta_command
 from .report import fmt
 
 CLASSES = {"0": "background", "1": "anterior", "2": "posterior"}
@@ -215,8 +215,9 @@ class HippocampusTask(Task):
         if spec.get("whole_head_refused"):  # measured implausible on whole heads: refused with the reason
             extra["monai_lightseg_whole_head_refused"] = spec["whole_head_refused"]
         return metadata_record(
-            "0.2.2",
+            "0.2.3",
             {
+                "0.2.3": FLIP_TTA_CHANGES,
                 "0.2.2": (
                     "whole-head T1 studies: the three seed-network bundles refuse them with the measured reason "
                     "(their masks there are implausible: monai_lightseg_whole_head_refused), the UNet bundle "
@@ -369,6 +370,7 @@ class HippocampusTask(Task):
                 "",
                 "```bash",
                 "python -m monai.bundle run --config_file configs/inference.json --dataset_dir IN --output_dir OUT",
+                flip_tta_command(self),
                 "monai-lightseg segment --bundle . --input DICOM_OR_NIFTI_FOLDER --output OUT   # DICOM series too",
                 "python -m monai.bundle run \\",
                 "    --config_file \"['configs/inference.json','configs/inference_whole_head.json']\" \\",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .engine import (
     EXPORT_CHANGES,
+    FLIP_TTA_CHANGES,
     REPO,
     RUNTIME_CHANGES,
     ZOO_CHANGES,
@@ -16,7 +17,7 @@ from .engine import (
     mask_and_overlay_png,
     metadata_record,
 )
-from .readme import compose, cpu_time
+from .readme import compose, cpu_time, flip_tta_command
 from .report import fmt
 
 SEED_A = "Kaviani & Shahryari, deep segmentation network with feature compression (BIR + DCM)"
@@ -212,8 +213,9 @@ class PolypTask(Task):
     def metadata(self, spec: dict) -> dict:
         shape = {"spatial_shape": self.roi, "dtype": "float32", "value_range": [0, 1], "is_patch_data": True}
         return metadata_record(
-            "0.2.1",
+            "0.2.2",
             {
+                "0.2.2": FLIP_TTA_CHANGES,
                 "0.2.1": EXPORT_CHANGES + "; weights unchanged",
                 "0.2.0": (
                     "new recipe and weights (issue 17): a scale rule (frames resized to a longer side of 256 px, masks "
@@ -340,6 +342,7 @@ class PolypTask(Task):
                 "",
                 "```bash",
                 "python -m monai.bundle run --config_file configs/inference.json --dataset_dir IN --output_dir OUT",
+                flip_tta_command(self),
                 "```",
             ],
             training_rows=[

@@ -15,6 +15,15 @@ MULTI_GPU = [
 ]
 
 
+def flip_tta_command(task: Task) -> str:
+    """The inference command with flip test-time augmentation, and what it costs."""
+    passes = 1 + len(task.flip_axes())
+    return (
+        "python -m monai.bundle run --config_file configs/inference.json --dataset_dir IN --output_dir OUT "
+        f"--flip_tta True   # mean over the image and its flips: {passes} passes"
+    )
+
+
 def optimizer_rows(task: Task, record: dict | None) -> list[str]:
     """Training-table rows every task shares: optimizer, selection rule, hardware and wall time."""
     r = task.recipe

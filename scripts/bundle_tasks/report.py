@@ -71,9 +71,10 @@ def plot_curve(bundle: Path, rows: list[dict]) -> None:
     plt.close(fig)
 
 
-def cpu_ms_per_image(bundle: Path, shape: tuple[int, ...]) -> float:
+def cpu_ms_per_image(bundle: Path, shape: tuple[int, ...], flip_tta: bool = False) -> float:
     """Median wall time (ms) of 10 runs, after 2 warm-ups, of the bundle's own inferer and network (deployed as
-    its inference.json says: re-parameterised, runtime) on a random input of ``shape``, 2 threads."""
+    its inference.json says: re-parameterised, runtime) on a random input of ``shape``, 2 threads; with
+    ``flip_tta`` its flip test-time augmentation on."""
     import torch
     from monai.bundle import ConfigParser
 
@@ -86,7 +87,8 @@ def cpu_ms_per_image(bundle: Path, shape: tuple[int, ...]) -> float:
         from monai_lightseg.inference.runtimes import deploy
 
         net = deploy(net, parser.get("runtime", "eager"))
-    inferer = parser.get_parsed_content("inferer")
+    parser["flip_tta"] = flip_tta
+    inferer = parser.get_parsed_content("tta_inferer")
     x = torch.rand(*shape)
     times = []
     with torch.no_grad():

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .engine import (
     EXPORT_CHANGES,
+    FLIP_TTA_CHANGES,
     REPO,
     RUNTIME_CHANGES,
     ZOO_CHANGES,
@@ -17,7 +18,7 @@ from .engine import (
     metadata_record,
 )
 from .polyp import SEED_B
-from .readme import compose, cpu_time
+from .readme import compose, cpu_time, flip_tta_command
 from .report import fmt
 from .synthetic_fundus import write_samples
 
@@ -177,8 +178,9 @@ class VesselTask(Task):
     def metadata(self, spec: dict) -> dict:
         shape = {"spatial_shape": self.roi, "dtype": "float32", "value_range": [0, 1], "is_patch_data": True}
         return metadata_record(
-            "0.3.3",
+            "0.3.4",
             {
+                "0.3.4": FLIP_TTA_CHANGES,
                 "0.3.3": EXPORT_CHANGES + "; weights unchanged",
                 "0.3.2": ZOO_CHANGES + "; weights unchanged",
                 "0.3.1": RUNTIME_CHANGES,
@@ -294,6 +296,7 @@ class VesselTask(Task):
                 "",
                 "```bash",
                 "python -m monai.bundle run --config_file configs/inference.json --dataset_dir IN --output_dir OUT",
+                flip_tta_command(self),
                 "```",
             ],
             training_rows=[
