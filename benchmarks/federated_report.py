@@ -12,7 +12,7 @@ removes the frames' own difficulty; its 95 % confidence interval (t over frames)
 Seeds: a setting named ``<family>_seed<S>`` is seed S of that family; ``centralised`` is seed 0 of the family
 ``centralised`` (the shipped bundle) and ``centralised_seed<S>`` its retrainings. A federation is also compared
 with the centralised run of its own seed (paired), and every family with two or more seeds gets its mean over
-seeds, as a share of the centralised family's mean where that has two or more seeds too.
+seeds and, where the centralised runs of the same seeds all exist, that mean as a share of theirs.
 
     python benchmarks/federated_report.py [--results benchmarks/results/federated] [--docs docs/federated.md]
 """
@@ -134,11 +134,12 @@ def report(results: Path) -> dict:
         if len(names) >= 2:
             dice = {s: round(float(np.mean([scored[n][s]["dice"] for n in names])), 4) for s in SITES}
             means[family] = {"settings": names, "dice": dice}
-    if REFERENCE in means:
-        for family in means:
-            means[family]["of_centralised_mean"] = {
-                s: round(means[family]["dice"][s] / means[REFERENCE]["dice"][s], 3) for s in SITES
-            }
+            # against the centralised runs of the same seeds, so that a family's share is not moved by seeds it lacks
+            references = [centralised_of_seed.get(seeded[n][1]) for n in names]
+            if family != REFERENCE and all(references):
+                reference = {s: float(np.mean([scored[r][s]["dice"] for r in references])) for s in SITES}
+                means[family]["centralised_same_seeds"] = {s: round(reference[s], 4) for s in SITES}
+                means[family]["of_centralised_mean"] = {s: round(dice[s] / reference[s], 3) for s in SITES}
     if means:
         table["seed_means"] = means
     (results / "report.json").write_text(json.dumps(table, indent=4) + "\n", encoding="utf-8")
@@ -173,11 +174,15 @@ def markdown(table: dict) -> str:
             lines.append(f"\n{name} minus {same['reference']} (same seed), paired per frame: "
                          f"site-1 {diff(same['site-1'])}, site-2 {diff(same['site-2'])}")  # fmt: skip
     if means:
-        lines += ["\n| mean over seeds | settings | Kvasir-SEG (site-1) | CVC-ClinicDB (site-2) |", "|---|---|---|---|"]
+        lines += ["\n| mean over seeds | seeds | Kvasir-SEG (site-1) | CVC-ClinicDB (site-2) "
+                  "| centralised, same seeds | share of it |", "|---|---|---|---|---|---|"]  # fmt: skip
         for family, row in means.items():
-            share = row.get("of_centralised_mean")
-            cells = [f"{row['dice'][s]:.3f}" + (f" ({share[s]:.1%})" if share else "") for s in SITES]
-            lines.append(f"| {family} | {len(row['settings'])} | {cells[0]} | {cells[1]} |")
+            seeds = ", ".join(str(family_and_seed(n)[1]) for n in row["settings"])
+            ref, share = row.get("centralised_same_seeds"), row.get("of_centralised_mean")
+            cells = [f"{row['dice'][s]:.3f}" for s in SITES]
+            ref_cell = f"{ref['site-1']:.3f} / {ref['site-2']:.3f}" if ref else ""
+            share_cell = f"{share['site-1']:.1%} / {share['site-2']:.1%}" if share else ""
+            lines.append(f"| {family} | {seeds} | {cells[0]} | {cells[1]} | {ref_cell} | {share_cell} |")
     return "\n".join(lines)
 
 

@@ -78,4 +78,23 @@ def test_seeds_of_a_family_are_averaged_and_a_federation_meets_the_centralised_r
     assert same["site-2"]["mean"] == pytest.approx(-0.1)
     assert "minus_centralised_same_seed" not in table["federated_fp32_r2x1_seed0"]  # its reference is the bundle
     text = markdown(table)
-    assert "minus centralised_seed1 (same seed)" in text and "| federated_fp32_r2x1 | 2 | 0.650 (86.7%)" in text
+    assert "minus centralised_seed1 (same seed)" in text
+    assert "| federated_fp32_r2x1 | 0, 1 | 0.650 | 0.450 | 0.750 / 0.550 | 86.7% / 81.8% |" in text
+
+
+def test_a_family_is_measured_against_the_centralised_runs_of_its_own_seeds(tmp_path):
+    """A third centralised seed moves the centralised mean, not the share of a family trained with two seeds;
+    a family with a seed that has no centralised run gets no share."""
+    _evaluation(tmp_path / "centralised", [0.8, 0.9], [0.7, 0.5])
+    _evaluation(tmp_path / "centralised_seed1", [0.6, 0.7], [0.5, 0.5])
+    _evaluation(tmp_path / "centralised_seed2", [1.0, 1.0], [1.0, 1.0])
+    _evaluation(tmp_path / "federated_fp32_r2x1_seed0", [0.7, 0.8], [0.6, 0.4])
+    _evaluation(tmp_path / "federated_fp32_r2x1_seed1", [0.5, 0.6], [0.5, 0.3])
+    _evaluation(tmp_path / "federated_int8_r2x1_seed1", [0.5, 0.6], [0.5, 0.3])
+    _evaluation(tmp_path / "federated_int8_r2x1_seed3", [0.5, 0.6], [0.5, 0.3])
+    means = report(tmp_path)["seed_means"]
+    assert means["centralised"]["dice"]["site-1"] == pytest.approx((0.85 + 0.65 + 1.0) / 3, abs=1e-4)
+    family = means["federated_fp32_r2x1"]
+    assert family["centralised_same_seeds"] == {"site-1": 0.75, "site-2": 0.55}
+    assert family["of_centralised_mean"] == {"site-1": round(0.65 / 0.75, 3), "site-2": round(0.45 / 0.55, 3)}
+    assert "of_centralised_mean" not in means["federated_int8_r2x1"]  # seed 3 has no centralised run
