@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import stats
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 from bundle_tasks import TASKS  # noqa: E402
 from bundle_tasks.report import cpu_ms_per_image  # noqa: E402
+from federated_report import paired  # noqa: E402  (benchmarks/, this script's folder)
 
 METRICS = ("dice", "precision", "recall")
 
@@ -55,17 +55,6 @@ def groups(rows: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
         for m in METRICS:
             out.setdefault(key, {}).setdefault(m, {})[r["image"]] = float(r[m])
     return out
-
-
-def paired(on: dict[str, float], off: dict[str, float]) -> dict:
-    """Mean of on - off per image, 95 % t interval, and how many images gained or lost more than 0.005."""
-    if set(on) != set(off):
-        raise ValueError("the two runs scored different images")
-    d = np.array([on[k] - off[k] for k in sorted(on)])
-    half = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
-    mean = float(d.mean())
-    return {"mean": round(mean, 4), "ci95": [round(mean - half, 4), round(mean + half, 4)],
-            "gained": int((d > 0.005).sum()), "lost": int((d < -0.005).sum()), "images": len(d)}  # fmt: skip
 
 
 def ms(bundle: Path, shape: tuple[int, ...], flip_tta: bool) -> float:
