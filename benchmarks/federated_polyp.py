@@ -4,7 +4,8 @@ bundles' validation frames (issue 21, docs/federated.md).
 Settings (same recipe as the bundle, same number of epochs over the data each setting trains on):
     federated   FedAvg between site-1 (Kvasir-SEG) and site-2 (CVC-ClinicDB): --rounds x --local-epochs epochs
                 (50 x 2 = the bundle's 100), optionally --compression int8, --reset-optimizer (each site
-                clears AdamW's moments before every round)
+                clears AdamW's moments before every round), --aggregation fednova (updates normalised by
+                each site's local steps)
     alone       one site's training frames only (--site), the bundle's 100 epochs over them, its best by that
                 site's validation frames (the bundle's own selection rule)
     centralised the bundle itself (its shipped weights, seed 0: 100 epochs over both sites' frames); only
@@ -111,6 +112,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compression", choices=["int8", "fp16"], default=None)
     parser.add_argument("--reset-optimizer", action="store_true", help="federated: sites clear AdamW's state per round")
+    parser.add_argument("--aggregation", choices=["fedavg", "fednova"], default="fedavg",
+                        help="federated: fednova normalises each site's update by its local steps")
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--local-epochs", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=100, help="alone: epochs over the site's frames")
@@ -145,11 +148,12 @@ def main() -> int:
     from monai_lightseg.federated.job import run_federation
 
     reset = "_reset" if args.reset_optimizer else ""
+    reset += "_fednova" if args.aggregation == "fednova" else ""
     name = f"federated_{args.compression or 'fp32'}_r{args.rounds}x{args.local_epochs}{reset}_seed{args.seed}"
     out = args.out / name
     summary = run_federation(BUNDLE, args.data, out / "workspace", rounds=args.rounds,
                              local_epochs=args.local_epochs, compression=args.compression, seed=args.seed,
-                             reset_optimizer=args.reset_optimizer)  # fmt: skip
+                             reset_optimizer=args.reset_optimizer, aggregation=args.aggregation)  # fmt: skip
     from federated_report import condensed
 
     (out / "summary.json").write_text(json.dumps(condensed(summary), indent=4) + "\n", encoding="utf-8")

@@ -9,8 +9,9 @@ validation metrics and step count; never images, labels or file names.
 Arguments: ``--bundle`` (a polyp bundle folder), ``--site-config`` (JSON: {"overrides": {...}}, written by
 :func:`.job.write_site_config`; ``{site}`` in either path becomes the site's name), ``--local-epochs``,
 ``--threads``, ``--reset-optimizer`` (clear the optimizer's state, AdamW's moment estimates, before each round's
-local training; by default they carry over from the site's previous round) and ``--record DIR`` (tests: also save
-each update sent, as ``DIR/<site>_round<r>.pt``).
+local training; by default they carry over from the site's previous round), ``--fednova-steps TAU_EFF``
+(FedNova: scale the parameters' update by ``TAU_EFF / local steps``, :mod:`.normalised_averaging`) and
+``--record DIR`` (tests: also save each update sent, as ``DIR/<site>_round<r>.pt``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def main() -> None:
     parser.add_argument("--record", default=None)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--reset-optimizer", action="store_true", help="clear the optimizer state every round")
+    parser.add_argument("--fednova-steps", type=float, default=None,
+                        help="FedNova: the federation's effective steps per round (tau_eff); default: plain FedAvg")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -38,6 +41,8 @@ def main() -> None:
     from monai.fl.client import MonaiAlgo
     from monai.fl.utils.exchange_object import ExchangeObject
     from nvflare.app_common.abstract.fl_model import ParamsType
+
+    from monai_lightseg.federated.normalised_averaging import normalise_update
 
     flare.init()
     site = flare.get_site_name()
@@ -64,10 +69,15 @@ def main() -> None:
         update = algo.get_weights()
         steps = int(update.statistics["num_executed_iterations"])
         diff = {k: torch.as_tensor(v).cpu() for k, v in update.weights.items()}  # torch: NVFlare converts
+        raw = diff
+        if args.fednova_steps:
+            parameters = {k for k, p in algo.trainer.network.named_parameters() if p.requires_grad}
+            diff = normalise_update(diff, parameters, steps, args.fednova_steps)
         if args.record:
             moments = next(iter(algo.trainer.optimizer.state.values()), {})  # steps the optimizer state has seen
             Path(args.record).mkdir(parents=True, exist_ok=True)
             torch.save({"global": received.params, "diff": {k: v.numpy() for k, v in diff.items()}, "steps": steps,
+                        "raw_diff": {k: v.numpy() for k, v in raw.items()},
                         "optimizer_steps": int(moments.get("step", 0))},
                        Path(args.record) / f"{site}_round{received.current_round}.pt")  # fmt: skip
         print(f"{site} round {received.current_round}: global model val Dice {metrics.get('val_mean_dice', 0):.4f} "

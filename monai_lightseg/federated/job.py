@@ -6,6 +6,8 @@ simulator (every site a process on this machine), driven by a polyp bundle's own
   also ``model.pt``.
 - Aggregation: FedAvg weighted by each site's number of training frames (the recipe's ``aggregation_weights``;
   the sites send no step count, so NVFlare's step factor is 1 and the weights are exactly the frame counts).
+  ``aggregation="fednova"``: the same weighted mean of updates that every site has normalised by its own step
+  count (:mod:`.normalised_averaging`), so a site's pull follows its frames, not its frames times its steps.
 - Sites send the difference from the global model (``ParamsType.DIFF``), optionally compressed
   (:mod:`.filters`); ``updates.jsonl`` records per site and round the bytes before and after compression and
   what arrived at the server.
@@ -22,10 +24,13 @@ from pathlib import Path
 import torch
 from monai.bundle import ConfigParser
 
+from monai_lightseg.federated.normalised_averaging import effective_steps, local_steps
 from monai_lightseg.federated.overrides import federated_overrides
 from monai_lightseg.federated.sites import SITES, site_datalists
 
-__all__ = ["export_job", "run_federation", "validation_curve", "write_site_config"]
+__all__ = ["AGGREGATIONS", "export_job", "run_federation", "validation_curve", "write_site_config"]
+
+AGGREGATIONS = ("fedavg", "fednova")
 
 _ROUND_LINE = re.compile(r"(site-[\w-]+) round (\d+): global model val Dice ([0-9.]+)")
 
@@ -79,6 +84,16 @@ def _recipe(spec: dict, rounds: int, compression: str | None, frames: dict[str, 
     return recipe
 
 
+def _fednova_steps(bundle: Path, aggregation: str, frames: dict[str, int], local_epochs: int) -> float | None:
+    """FedNova's ``tau_eff`` that every site is given (None for plain FedAvg)."""
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"aggregation {aggregation!r}: expected one of {AGGREGATIONS}")
+    if aggregation == "fedavg":
+        return None
+    steps = {site: local_steps(bundle, n, local_epochs) for site, n in frames.items()}
+    return round(effective_steps(frames, steps), 6)
+
+
 def write_site_config(bundle: str | Path, datalist: str | Path, data_dir: str | Path, rounds: int, local_epochs: int,
                       out: str | Path) -> int:  # fmt: skip
     """Write one site's config (``{"overrides": ..., "frames": n}``, read by the client script) from the site's own
@@ -97,13 +112,14 @@ def write_site_config(bundle: str | Path, datalist: str | Path, data_dir: str | 
 
 def export_job(bundle: str | Path, job_dir: str | Path, rounds: int, local_epochs: int, site_frames: dict[str, int],
                site_bundle: str, site_config: str, compression: str | None = None, threads_per_site: int = 0,
-               reset_optimizer: bool = False) -> Path:  # fmt: skip
+               reset_optimizer: bool = False, aggregation: str = "fedavg") -> Path:  # fmt: skip
     """Write the NVFlare job for a real deployment (``nvflare job submit -j job_dir`` from the admin console).
 
     Every site runs the client script with ``--bundle site_bundle --site-config site_config`` (paths on the
     site's machine; ``{site}`` in them becomes the site's name) and must have the bundle there and its config
     from :func:`write_site_config`. ``site_frames``: each site's number of training frames (FedAvg weights).
-    ``reset_optimizer``: as in :func:`run_federation`. The server initialises the bundle's network itself.
+    ``reset_optimizer``, ``aggregation``: as in :func:`run_federation`. The server initialises the bundle's
+    network itself.
     ``job_dir`` must not exist.
     """  # fmt: skip
     job_dir, bundle = Path(job_dir), Path(bundle)
@@ -113,6 +129,8 @@ def export_job(bundle: str | Path, job_dir: str | Path, rounds: int, local_epoch
     args = f"--bundle {site_bundle} --site-config {site_config} --local-epochs {local_epochs}"
     args += f" --threads {threads_per_site}"
     args += " --reset-optimizer" if reset_optimizer else ""
+    tau_eff = _fednova_steps(bundle, aggregation, site_frames, local_epochs)
+    args += f" --fednova-steps {tau_eff}" if tau_eff else ""
     recipe = _recipe(spec, rounds, compression, site_frames, {site: args for site in site_frames})
     recipe.export(str(job_dir))
     job = job_dir / recipe.name
@@ -142,6 +160,7 @@ def run_federation(
     record_updates: bool = False,
     threads_per_site: int = 1,
     reset_optimizer: bool = False,
+    aggregation: str = "fedavg",
 ) -> dict:
     """Run the federation in NVFlare's simulator (every site a process here); returns a summary (workspace paths,
     per-site frames, per-round update records).
@@ -149,12 +168,15 @@ def run_federation(
     ``datalist``: the split to divide between the sites (default: the bundle's committed one); ``data_dir``: the
     folder its paths are relative to. ``record_updates``: each site also saves the updates it sends
     (``updates/<site>_round<r>.pt``, for tests). ``reset_optimizer``: each site clears its optimizer state
-    (AdamW's moments) before every round's local training instead of carrying it over. Raises FileExistsError if
-    ``workspace`` exists and is not empty.
+    (AdamW's moments) before every round's local training instead of carrying it over. ``aggregation``:
+    "fedavg" (frame-weighted mean of the updates) or "fednova" (the same of step-normalised updates,
+    :mod:`.normalised_averaging`). Raises FileExistsError if ``workspace`` exists and is not empty.
     """
     from nvflare.recipe import SimEnv
 
     bundle, workspace = Path(bundle).resolve(), Path(workspace).resolve()
+    if aggregation not in AGGREGATIONS:  # before anything is written
+        raise ValueError(f"aggregation {aggregation!r}: expected one of {AGGREGATIONS}")
     if workspace.exists() and any(workspace.iterdir()):
         raise FileExistsError(f"{workspace} exists and is not empty; choose a new workspace (nothing is overwritten)")
     workspace.mkdir(parents=True, exist_ok=True)
@@ -168,6 +190,8 @@ def run_federation(
     args = f"--bundle {bundle} --local-epochs {local_epochs} --threads {threads_per_site}"
     if reset_optimizer:
         args += " --reset-optimizer"
+    tau_eff = _fednova_steps(bundle, aggregation, {s: info["frames"] for s, info in found.items()}, local_epochs)
+    args += f" --fednova-steps {tau_eff}" if tau_eff else ""
     if record_updates:
         args += f" --record {workspace / 'updates'}"
     site_args = {site: f"{args} --site-config {workspace / 'sites' / f'{site}_config.json'}" for site in found}
@@ -186,7 +210,8 @@ def run_federation(
     rows = [json.loads(line) for line in Path(record).read_text(encoding="utf-8").splitlines()]
     summary = {
         "bundle": bundle.name, "rounds": rounds, "local_epochs": local_epochs, "compression": compression,
-        "reset_optimizer": reset_optimizer, "seed": seed, "sites": found, "wall_s": round(time.time() - start, 1),
+        "reset_optimizer": reset_optimizer, "aggregation": aggregation,
+        "fednova_steps": tau_eff, "seed": seed, "sites": found, "wall_s": round(time.time() - start, 1),
         "result": str(result),
         "validation_curve": validation_curve(workspace / "nvflare"),
         "global_models": [str(workspace / "global_models" / p.name) for p in saved], "updates": rows,

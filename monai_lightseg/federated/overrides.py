@@ -20,15 +20,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["federated_overrides"]
+__all__ = ["federated_overrides", "site_epoch"]
+
+
+def site_epoch(train: dict, frames: int) -> tuple[int, int]:
+    """(batch size, steps per local epoch) of a site with ``frames`` training frames under the bundle's
+    ``train.json`` (as a dict): the loader drops an incomplete last batch."""
+    batch = min(int(train["batch_size"]), frames)
+    return batch, max(1, frames // batch)
 
 
 def federated_overrides(bundle: str | Path, datalist: str | Path, frames: int, rounds: int, local_epochs: int,
                         dataset_dir: str | Path) -> dict:  # fmt: skip
     """ConfigWorkflow overrides for one site of a federation of ``rounds`` rounds of ``local_epochs``."""
     train = json.loads((Path(bundle) / "configs" / "train.json").read_text(encoding="utf-8"))
-    batch = min(int(train["batch_size"]), frames)  # the loader drops an incomplete last batch
-    epoch_length = max(1, frames // batch)
+    batch, epoch_length = site_epoch(train, frames)
     handlers = [h for h in train["train"]["handlers"] if h.get("_target_") != "ValidationHandler"]
     return {
         "dataset_dir": str(dataset_dir),

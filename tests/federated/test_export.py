@@ -42,11 +42,12 @@ def test_exported_job_runs_in_nvflare_simulator(tmp_path):
                      str(SAMPLES / "polyp"), "--rounds", "1", "--out", str(out)]) == 0  # fmt: skip
     site_config = str(tmp_path / "hospital" / "{site}.json")
     assert main(["federate-export", "--bundle", str(BUNDLE), "--job-dir", str(tmp_path / "job"), "--rounds", "1",
-                 "--site", "site-1=2", "--site", "site-2=1", "--site-bundle", str(BUNDLE), "--site-config",
-                 site_config, "--compression", "int8", "--reset-optimizer"]) == 0  # fmt: skip
+                 "--site", "site-1=2", "--site", "site-2=1", "--site-bundle", str(BUNDLE), "--site-config", site_config,
+                 "--compression", "int8", "--reset-optimizer", "--aggregation", "fednova"]) == 0  # fmt: skip
     job = tmp_path / "job" / "monai_lightseg_fedavg"
     text = "".join(p.read_text(encoding="utf-8") for p in job.rglob("*.json"))
     assert text.count("--reset-optimizer") == 2  # each site's client script gets it
+    assert text.count("--fednova-steps 1.0") == 2  # one step per round at both sites: tau_eff = 1
     assert str(REPO / "monai_lightseg") not in text  # the client script is the job's own copy
     server = json.loads((job / "app_server" / "config" / "config_fed_server.json").read_text(encoding="utf-8"))
     assert server["workflows"][0]["args"]["aggregation_weights"] == {"site-1": 2.0, "site-2": 1.0}
