@@ -71,7 +71,8 @@ def main() -> None:
         diff = {k: torch.as_tensor(v).cpu() for k, v in update.weights.items()}  # torch: NVFlare converts
         raw = diff
         if args.fednova_steps:
-            parameters = {k for k, p in algo.trainer.network.named_parameters() if p.requires_grad}
+            network = getattr(algo.trainer.network, "module", algo.trainer.network)  # MonaiAlgo's names: unwrapped
+            parameters = {k for k, p in network.named_parameters(remove_duplicate=False) if p.requires_grad}
             diff = normalise_update(diff, parameters, steps, args.fednova_steps)
         if args.record:
             moments = next(iter(algo.trainer.optimizer.state.values()), {})  # steps the optimizer state has seen

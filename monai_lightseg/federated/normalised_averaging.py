@@ -2,11 +2,12 @@
 heterogeneous federated optimization") for sites that take different numbers of local steps per round.
 
 Why: with a fixed number of local epochs a site with more frames also takes more steps, so its update is longer,
-and FedAvg then weights that longer update by its frame count once more. Here site-1 (800 frames, 200 steps per
-round of 2 epochs) and site-2 (360 frames, 90 steps) pull on the global model about 0.83 : 0.17, where
-centralised training over both sites' frames weights them 0.69 : 0.31. FedNova divides each site's update by its
+and FedAvg then weights that longer update by its frame count once more. If updates grow with the steps taken
+(FedNova's model, for SGD; roughly so for AdamW), site-1 (800 frames, 200 steps per round of 2 epochs) and
+site-2 (360 frames, 90 steps) pull on the global model about 0.83 : 0.17, where centralised training over both
+sites' frames weights them 0.69 : 0.31. FedNova divides each site's update by its
 own step count ``tau_i`` and scales the frame-weighted mean by ``tau_eff = sum_i p_i tau_i`` (``p_i``: frame
-share), so every site moves the model in proportion to its frames, and a round moves it as far as FedAvg would.
+share), so every site moves the model in proportion to its frames.
 
 How, with NVFlare's frame-weighted FedAvg unchanged: each site multiplies its update by ``tau_eff / tau_i``
 before sending (:func:`normalise_update`); the server's weighted mean of those is FedNova's step. The

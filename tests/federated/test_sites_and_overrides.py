@@ -38,3 +38,22 @@ def test_federate_refuses_an_existing_workspace(tmp_path, capsys) -> None:
     code = main(["federate", "--bundle", str(BUNDLE), "--data", str(tmp_path), "--workspace", str(tmp_path / "ws"),
                  "--rounds", "1"])  # fmt: skip
     assert code == 2 and "not empty" in capsys.readouterr().err
+
+
+def test_federate_passes_the_aggregation_and_reset_to_the_federation(tmp_path, monkeypatch) -> None:
+    import monai_lightseg.federated.job as job
+
+    seen = {}
+
+    def fake_run_federation(*args, **kwargs):
+        seen.update(kwargs)
+        return {"updates": [], "wall_s": 0.0}
+
+    monkeypatch.setattr(job, "run_federation", fake_run_federation)
+    assert main(["federate", "--bundle", str(BUNDLE), "--data", str(tmp_path), "--workspace", str(tmp_path / "ws"),
+                 "--rounds", "3", "--aggregation", "fednova", "--reset-optimizer"]) == 0  # fmt: skip
+    assert seen["aggregation"] == "fednova" and seen["reset_optimizer"] is True and seen["rounds"] == 3
+    seen.clear()
+    assert main(["federate", "--bundle", str(BUNDLE), "--data", str(tmp_path), "--workspace", str(tmp_path / "ws"),
+                 "--rounds", "3"]) == 0  # fmt: skip
+    assert seen["aggregation"] == "fedavg" and seen["reset_optimizer"] is False
