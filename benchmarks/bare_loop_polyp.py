@@ -11,7 +11,8 @@ Ablation switches (issue 17's recipe choices, each a short run on the validation
 seed B's BCE + Dice + MS-SSIM), ``--zoom`` (scale augmentation: a random square crop of 60-100 % of the frame's
 side, resized back to the training size), ``--size`` (training and validation resolution) and ``--cosine``
 (cosine learning-rate decay over the budget). The final validation also reports the same weights with
-post-processing (components below 0.1 % of the frame dropped) and with flip test-time augmentation.
+post-processing (components below 0.1 % of the frame dropped) and with flip test-time augmentation, and keeps the
+plain Dice of every validation frame (``validation_per_frame``, for per-sequence and paired comparisons).
 
 Usage::
 
@@ -62,9 +63,9 @@ def drop_specks(pred, min_fraction: float = 0.001):
         return torch.stack([drop(p) for p in pred])
 
 
-def evaluate(net, images, masks, datasets, mode: str = "plain") -> dict:
+def evaluate(net, images, masks, datasets, mode: str = "plain", names: list[str] | None = None) -> dict:
     """Mean Dice per dataset; ``mode``: ``plain``, ``specks`` (post-processed) or ``tta`` (mean logit over the
-    identity and the two flips)."""
+    identity and the two flips). With ``names`` (one per frame) also ``per_frame``: {name: Dice}."""
     import torch
 
     net.eval()
@@ -86,6 +87,8 @@ def evaluate(net, images, masks, datasets, mode: str = "plain") -> dict:
     out = {"all": float(np.mean(dice))}
     for name in sorted(set(datasets)):
         out[name] = float(np.mean([d for d, s in zip(dice, datasets) if s == name]))
+    if names is not None:
+        out["per_frame"] = dict(zip(names, dice))
     return out
 
 
@@ -112,7 +115,7 @@ def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece"
     from monai_lightseg.losses import BceDiceMsSsimLoss
 
     torch.manual_seed(seed)
-    (xt, yt, _), (xv, yv, dv) = data
+    (xt, yt, _), (xv, yv, dv), names = data
     net = build(entry, "2d").train()
     loss_fn = DiceCELoss(sigmoid=True) if loss_name == "dicece" else BceDiceMsSsimLoss(2)
     optimizer = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
@@ -150,10 +153,12 @@ def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece"
             curve.append({"minutes": elapsed / 60, "steps": steps, "dice": evaluate(net, xv, yv, dv)})
             next_eval += 0.25
     minutes = (time.perf_counter() - start) / 60
-    final = evaluate(net, xv, yv, dv)
+    final = evaluate(net, xv, yv, dv, names=names)
+    per_frame = final.pop("per_frame")
     options = {"loss": loss_name, "scale_aug": scale_aug, "cosine": cosine}
     return {"network": entry, **options, "minutes": minutes, "steps": steps, "epochs": steps * 8 / len(xt),
-            "validation_dice": final, "validation_dice_specks_dropped": evaluate(net, xv, yv, dv, "specks"),
+            "validation_dice": final, "validation_per_frame": per_frame,
+            "validation_dice_specks_dropped": evaluate(net, xv, yv, dv, "specks"),
             "validation_dice_flip_tta": evaluate(net, xv, yv, dv, "tta"), "curve": curve}  # fmt: skip
 
 
@@ -178,7 +183,8 @@ def main() -> int:
     datalist = json.loads(
         (REPO / "bundles/polyp_endoscopy_unet_segmentation/configs/datalist.json").read_text(encoding="utf-8")
     )
-    data = (load(datalist["training"], args.data, args.size), load(datalist["validation"], args.data, args.size))
+    data = (load(datalist["training"], args.data, args.size), load(datalist["validation"], args.data, args.size),
+            [item["image"] for item in datalist["validation"]])
     results = []
     for entry in args.networks:
         r = train(entry, args.minutes, data, args.seed, args.loss, args.zoom, args.cosine, args.steps)

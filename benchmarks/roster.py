@@ -9,6 +9,8 @@ Per case (``2d``: one RGB frame 1x3x256x256, what the polyp bundles see; ``3d``:
   table follows the configs);
 - ``fast``: the settings issue 16 chose by the clock: the registry's ``fast`` variant in 2D; in 3D the
   bundle's settings with ``stem_stride=2`` (a stride of 4 leaves a 10x14x10 grid of a 40x56x40 window).
+
+Outside the roster, ``<seed net>_base`` builds the registry's ``base`` variant in 2D (for ablations).
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ def build(entry: str, case: str):
     if entry == "monai_attention_unet":  # the widths and strides of the case's UNet bundle
         unet = network_def(BASELINE, case)
         return AttentionUnet(dims, in_channels, out_channels, channels=unet["channels"], strides=unet["strides"])
+    if entry.endswith("_base") and case == "2d":  # the registry's base widths (the seed papers' layouts)
+        return create_net(entry[: -len("_base")], "base", spatial_dims=dims, in_channels=in_channels,
+                          out_channels=out_channels)  # fmt: skip
     if entry.endswith("_fast"):
         name = entry[: -len("_fast")]
         if case == "2d":
