@@ -24,9 +24,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from monai_lightseg.data import cvc_clinicdb_sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from federated_report import family_and_seed, paired  # noqa: E402  (benchmarks/, this script's folder)
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -55,16 +57,18 @@ def summarise(per_frame: dict[str, float], hard: int | None = None) -> dict:
     return row
 
 
+def sequence_means(per_frame: dict[str, float]) -> dict[int, float]:
+    """Mean Dice of each video sequence."""
+    return {s: float(np.mean(v)) for s, v in by_sequence(per_frame).items()}
+
+
 def paired_by_sequence(a: dict[str, float], b: dict[str, float]) -> dict:
     """Mean over sequences of (mean Dice of ``a`` - of ``b``) on each sequence, with a 95 % t interval over
-    the sequences."""
+    the sequences (:func:`federated_report.paired` with the sequences as its samples)."""
     if set(a) != set(b):
         raise ValueError("the two settings scored different frames")
-    ga, gb = by_sequence(a), by_sequence(b)
-    d = np.array([np.mean(ga[s]) - np.mean(gb[s]) for s in ga])
-    half = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
-    return {"per_sequence": {str(s): round(float(x), 4) for s, x in zip(ga, d)}, "mean": round(float(d.mean()), 4),
-            "ci95": [round(float(d.mean()) - half, 4), round(float(d.mean()) + half, 4)]}  # fmt: skip
+    ma, mb = sequence_means(a), sequence_means(b)
+    return {"per_sequence": {str(s): round(ma[s] - mb[s], 4) for s in ma}, **paired(ma, mb)}
 
 
 def bundles_table(flip: dict) -> tuple[dict, int]:
@@ -81,10 +85,8 @@ def bundles_table(flip: dict) -> tuple[dict, int]:
 
 def federated_table(results: Path, hard: int) -> dict:
     """Per federated-learning setting, the CVC-ClinicDB (site-2) summary; per federation with a centralised run
-    of its seed, the paired difference by sequence."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    from federated_report import family_and_seed
-
+    of its seed, the paired difference by sequence; per family with two or more such seeds, the mean over its
+    seeds of those differences, per sequence, with a t interval over the sequences."""
     scored = {p.parent.name: json.loads(p.read_text(encoding="utf-8"))["site-2"]["per_frame"]
               for p in sorted(results.glob("*/evaluation.json"))}  # fmt: skip
     seeded = {n: f for n in scored if (f := family_and_seed(n))}
@@ -99,14 +101,15 @@ def federated_table(results: Path, hard: int) -> dict:
             }
             families.setdefault(family, []).append(name)
     means = {}
-    for family, names in families.items():  # per sequence, the mean over seeds of (federated - centralised)
-        if len(names) >= 2:
-            per_seed = [out[n]["minus_centralised_same_seed"]["per_sequence"] for n in names]
-            d = np.array([np.mean([p[s] for p in per_seed]) for s in per_seed[0]])
-            half = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
-            means[family] = {"settings": names, "per_sequence": dict(zip(per_seed[0], np.round(d, 4).tolist())),
-                             "mean": round(float(d.mean()), 4),
-                             "ci95": [round(float(d.mean()) - half, 4), round(float(d.mean()) + half, 4)]}  # fmt: skip
+    for family, names in families.items():
+        if len(names) >= 2:  # the mean of (federated - centralised) over seeds = mean federated - mean centralised
+            fed = [sequence_means(scored[n]) for n in names]
+            ref = [sequence_means(scored[centralised[seeded[n][1]]]) for n in names]
+            fed_mean = {s: float(np.mean([m[s] for m in fed])) for s in fed[0]}
+            ref_mean = {s: float(np.mean([m[s] for m in ref])) for s in fed[0]}
+            means[family] = {"settings": names,
+                             "per_sequence": {str(s): round(fed_mean[s] - ref_mean[s], 4) for s in fed_mean},
+                             **paired(fed_mean, ref_mean)}  # fmt: skip
     return out, means
 
 
