@@ -5,7 +5,8 @@ Settings (same recipe as the bundle, same number of epochs over the data each se
     federated   FedAvg between site-1 (Kvasir-SEG) and site-2 (CVC-ClinicDB): --rounds x --local-epochs epochs
                 (50 x 2 = the bundle's 100), optionally --compression int8, --reset-optimizer (each site
                 clears AdamW's moments before every round), --aggregation fednova (updates normalised by
-                each site's local steps)
+                each site's local steps), --error-feedback (with --compression: what compression dropped is
+                added to the site's next update; the result's name gets "ef" after the scheme)
     alone       one site's training frames only (--site), the bundle's 100 epochs over them, its best by that
                 site's validation frames (the bundle's own selection rule)
     centralised the bundle itself (its shipped weights, seed 0: 100 epochs over both sites' frames); only
@@ -114,6 +115,8 @@ def main() -> int:
     parser.add_argument("--reset-optimizer", action="store_true", help="federated: sites clear AdamW's state per round")
     parser.add_argument("--aggregation", choices=["fedavg", "fednova"], default="fedavg",
                         help="federated: fednova normalises each site's update by its local steps")
+    parser.add_argument("--error-feedback", action="store_true",
+                        help="federated, with --compression: carry what compression dropped into the next update")
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--local-epochs", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=100, help="alone: epochs over the site's frames")
@@ -149,11 +152,13 @@ def main() -> int:
 
     reset = "_reset" if args.reset_optimizer else ""
     reset += "_fednova" if args.aggregation == "fednova" else ""
-    name = f"federated_{args.compression or 'fp32'}_r{args.rounds}x{args.local_epochs}{reset}_seed{args.seed}"
+    scheme = (args.compression or "fp32") + ("ef" if args.error_feedback else "")
+    name = f"federated_{scheme}_r{args.rounds}x{args.local_epochs}{reset}_seed{args.seed}"
     out = args.out / name
     summary = run_federation(BUNDLE, args.data, out / "workspace", rounds=args.rounds,
                              local_epochs=args.local_epochs, compression=args.compression, seed=args.seed,
-                             reset_optimizer=args.reset_optimizer, aggregation=args.aggregation)  # fmt: skip
+                             reset_optimizer=args.reset_optimizer, aggregation=args.aggregation,
+                             error_feedback=args.error_feedback)  # fmt: skip
     from federated_report import condensed
 
     (out / "summary.json").write_text(json.dumps(condensed(summary), indent=4) + "\n", encoding="utf-8")

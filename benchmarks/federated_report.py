@@ -31,6 +31,7 @@ from scipy import stats
 REPO = Path(__file__).resolve().parents[1]
 SITES = ("site-1", "site-2")
 REFERENCE = "centralised"
+COMPRESSED = re.compile(r"federated_(int8|fp16)(ef)?(?=_)")  # its float32 twin: the same name with fp32
 _SEEDED = re.compile(r"^(?P<family>.+)_seed(?P<seed>\d+)$")
 
 
@@ -112,8 +113,9 @@ def report(results: Path) -> dict:
                 row["validation_curve"] = info["validation_curve"]
         table[name] = row
     for name in table:  # compressed federation vs the uncompressed one of the same seed
-        if name.startswith("federated_int8") or name.startswith("federated_fp16"):
-            twin = "federated_fp32" + name[len("federated_int8") :]
+        compressed = COMPRESSED.match(name)
+        if compressed:
+            twin = "federated_fp32" + name[compressed.end() :]
             if twin in scored:
                 table[name]["minus_fp32"] = {s: paired(scored[name][s]["per_frame"], scored[twin][s]["per_frame"])
                                              for s in SITES}  # fmt: skip

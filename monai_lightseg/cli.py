@@ -146,7 +146,7 @@ def _federate(args: argparse.Namespace) -> int:
     summary = run_federation(
         args.bundle, args.data, args.workspace, rounds=args.rounds, local_epochs=args.local_epochs,
         compression=args.compression, seed=args.seed, threads_per_site=args.threads,
-        reset_optimizer=args.reset_optimizer, aggregation=args.aggregation,
+        reset_optimizer=args.reset_optimizer, aggregation=args.aggregation, error_feedback=args.error_feedback,
     )  # fmt: skip
     sent = [r for r in summary["updates"] if r["side"] == "site"]
     ratio = sum(r["bytes_sent"] for r in sent) / max(1, sum(r["bytes_uncompressed"] for r in sent))
@@ -176,11 +176,14 @@ def _federate_export(args: argparse.Namespace) -> int:
         frames[name] = int(count)
     job = export_job(args.bundle, args.job_dir, args.rounds, args.local_epochs, frames, args.site_bundle,
                      args.site_config, compression=args.compression,
-                     reset_optimizer=args.reset_optimizer, aggregation=args.aggregation)  # fmt: skip
+                     reset_optimizer=args.reset_optimizer, aggregation=args.aggregation,
+                     error_feedback=args.error_feedback)  # fmt: skip
     print(f"wrote the job {job}: submit it with `nvflare job submit -j {job}` from the admin console")
     return 0
 
 
+ERROR_FEEDBACK_HELP = ("with --compression: each site adds to its update what compression dropped from its "
+                       "previous one, so rounding errors do not add up over rounds (docs/federated.md)")
 RESET_HELP = "each site clears its optimizer state (AdamW's moments) before every round (docs/federated.md)"
 AGGREGATION_HELP = ("fedavg: frame-weighted mean of the updates; fednova: the same of updates normalised by each "
                     "site's local steps, so a site's pull follows its frames (docs/federated.md)")
@@ -259,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     fed.add_argument("--threads", type=int, default=1, help="torch threads per site process")
     fed.add_argument("--reset-optimizer", action="store_true", help=RESET_HELP)
     fed.add_argument("--aggregation", choices=["fedavg", "fednova"], default="fedavg", help=AGGREGATION_HELP)
+    fed.add_argument("--error-feedback", action="store_true", help=ERROR_FEEDBACK_HELP)
     fed.set_defaults(func=_federate)
     site = sub.add_parser("federate-site", help="real federation, at a hospital: write its site config")
     site.add_argument("--bundle", required=True, help="the polyp bundle folder at this site")
@@ -279,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--compression", choices=["int8", "fp16"], default=None)
     export.add_argument("--reset-optimizer", action="store_true", help=RESET_HELP)
     export.add_argument("--aggregation", choices=["fedavg", "fednova"], default="fedavg", help=AGGREGATION_HELP)
+    export.add_argument("--error-feedback", action="store_true", help=ERROR_FEEDBACK_HELP)
     export.set_defaults(func=_federate_export)
     merge = sub.add_parser("merge", help="merge the reports of a batch split with --num-parts")
     merge.add_argument("output", help="the batch's output root")

@@ -4,7 +4,8 @@ the tests.
 
 ``CompressUpdate`` (client output filter on the ``train`` task): measures the update (:func:`payload_bytes`),
 compresses every float tensor of it with :func:`.compression.compress` (or leaves it, ``scheme=None``:
-measurement only), measures again. ``RestoreUpdate``
+measurement only), measures again; with ``error_feedback`` it first adds what compression dropped from the
+site's previous update (:mod:`.error_feedback`). ``RestoreUpdate``
 (server input filter, before aggregation): restores float32 and records the tensor names, shapes and metadata
 keys that arrived. Records are JSON lines appended to ``record`` (one per site and round).
 """
@@ -16,13 +17,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-from nvflare.apis.dxo import from_shareable
+from nvflare.apis.dxo import DataKind, from_shareable
 from nvflare.apis.filter import Filter
 from nvflare.apis.fl_constant import ReservedKey
 from nvflare.apis.fl_context import FLContext
 from nvflare.apis.shareable import ReservedHeaderKey, Shareable
 
 from monai_lightseg.federated.compression import compress, decompress
+from monai_lightseg.federated.error_feedback import ErrorFeedback
 
 __all__ = ["CompressUpdate", "RestoreUpdate", "payload_bytes"]
 
@@ -59,9 +61,12 @@ def _round(shareable: Shareable, fl_ctx: FLContext) -> int | None:
 
 
 class CompressUpdate(Filter):
-    def __init__(self, scheme: str | None = "int8", record: str | None = None) -> None:
+    def __init__(self, scheme: str | None = "int8", record: str | None = None, error_feedback: bool = False) -> None:
         super().__init__()
-        self.scheme, self.record = scheme, record
+        if error_feedback and not scheme:
+            raise ValueError("error feedback needs a compression scheme (int8 or fp16)")
+        self.scheme, self.record, self.error_feedback = scheme, record, error_feedback
+        self._feedback = ErrorFeedback()
 
     def process(self, shareable: Shareable, fl_ctx: FLContext) -> Shareable:
         if not _is_dxo(shareable):  # an error reply from a failed task: nothing to compress
@@ -71,7 +76,13 @@ class CompressUpdate(Filter):
         before = payload_bytes(update)
         after = before
         if self.scheme:
+            if self.error_feedback:
+                if dxo.data_kind != DataKind.WEIGHT_DIFF:
+                    raise ValueError(f"error feedback needs weight differences, the site sent {dxo.data_kind}")
+                update = self._feedback.add(update)
             arrays, meta = compress(update, self.scheme)
+            if self.error_feedback:
+                self._feedback.keep(update, decompress(arrays, meta))
             dxo.data = arrays
             dxo.set_meta_prop(_META, meta)
             dxo.update_shareable(shareable)
@@ -80,6 +91,7 @@ class CompressUpdate(Filter):
         sent = from_shareable(shareable)
         _append(self.record, {
             "side": "site", "site": site, "round": _round(shareable, fl_ctx), "scheme": self.scheme,
+            "error_feedback": self.error_feedback,
             "bytes_uncompressed": before, "bytes_sent": after,
             "tensors_sent": {k: [list(np.shape(v)), str(np.asarray(v).dtype)] for k, v in sent.data.items()},
             "meta_keys": sorted(sent.meta),

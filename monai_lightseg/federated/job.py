@@ -9,8 +9,9 @@ simulator (every site a process on this machine), driven by a polyp bundle's own
   ``aggregation="fednova"``: the same weighted mean of updates that every site has normalised by its own step
   count (:mod:`.normalised_averaging`), so a site's pull follows its frames, not its frames times its steps.
 - Sites send the difference from the global model (``ParamsType.DIFF``), optionally compressed
-  (:mod:`.filters`); ``updates.jsonl`` records per site and round the bytes before and after compression and
-  what arrived at the server.
+  (:mod:`.filters`; ``error_feedback``: with what compression dropped from the site's previous update added,
+  :mod:`.error_feedback`); ``updates.jsonl`` records per site and round the bytes before and after compression
+  and what arrived at the server.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _network(bundle: Path, seed: int) -> tuple[dict, dict]:
 
 
 def _recipe(spec: dict, rounds: int, compression: str | None, frames: dict[str, int], site_args: dict[str, str],
-            initial: str | None = None, record: str | None = None):  # fmt: skip
+            initial: str | None = None, record: str | None = None, error_feedback: bool = False):  # fmt: skip
     """NVFlare's ``FedAvgRecipe`` for these sites: frame-weighted FedAvg, the client script with each site's
     arguments, the compression filter pair, the persistor that keeps every round's global model."""
     from nvflare.app_opt.pt.recipes.fedavg import FedAvgRecipe
@@ -79,7 +80,8 @@ def _recipe(spec: dict, rounds: int, compression: str | None, frames: dict[str, 
     # monai_lightseg is installed at every site: NVFlare must not copy its modules into the job's custom/ folder
     # (with an editable install the copies, an incomplete namespace package, would shadow the real package)
     recipe._job.set_app_packages(["monai_lightseg"])
-    recipe.add_client_output_filter(CompressUpdate(compression, record=record), tasks=["train"])
+    compress = CompressUpdate(compression, record=record, error_feedback=error_feedback)
+    recipe.add_client_output_filter(compress, tasks=["train"])
     recipe.add_server_input_filter(RestoreUpdate(record=record), tasks=["train"])
     return recipe
 
@@ -112,14 +114,15 @@ def write_site_config(bundle: str | Path, datalist: str | Path, data_dir: str | 
 
 def export_job(bundle: str | Path, job_dir: str | Path, rounds: int, local_epochs: int, site_frames: dict[str, int],
                site_bundle: str, site_config: str, compression: str | None = None, threads_per_site: int = 0,
-               reset_optimizer: bool = False, aggregation: str = "fedavg") -> Path:  # fmt: skip
+               reset_optimizer: bool = False, aggregation: str = "fedavg",
+               error_feedback: bool = False) -> Path:  # fmt: skip
     """Write the NVFlare job for a real deployment (``nvflare job submit -j job_dir`` from the admin console).
 
     Every site runs the client script with ``--bundle site_bundle --site-config site_config`` (paths on the
     site's machine; ``{site}`` in them becomes the site's name) and must have the bundle there and its config
     from :func:`write_site_config`. ``site_frames``: each site's number of training frames (FedAvg weights).
-    ``reset_optimizer``, ``aggregation``: as in :func:`run_federation`. The server initialises the bundle's
-    network itself.
+    ``reset_optimizer``, ``aggregation``, ``error_feedback``: as in :func:`run_federation`. The server
+    initialises the bundle's network itself.
     ``job_dir`` must not exist.
     """  # fmt: skip
     job_dir, bundle = Path(job_dir), Path(bundle)
@@ -131,7 +134,8 @@ def export_job(bundle: str | Path, job_dir: str | Path, rounds: int, local_epoch
     args += " --reset-optimizer" if reset_optimizer else ""
     tau_eff = _fednova_steps(bundle, aggregation, site_frames, local_epochs)
     args += f" --fednova-steps {tau_eff}" if tau_eff else ""
-    recipe = _recipe(spec, rounds, compression, site_frames, {site: args for site in site_frames})
+    recipe = _recipe(spec, rounds, compression, site_frames, {site: args for site in site_frames},
+                     error_feedback=error_feedback)  # fmt: skip
     recipe.export(str(job_dir))
     job = job_dir / recipe.name
     # NVFlare writes the client script's absolute path on this machine; at a site it is the copy in the app's
@@ -161,6 +165,7 @@ def run_federation(
     threads_per_site: int = 1,
     reset_optimizer: bool = False,
     aggregation: str = "fedavg",
+    error_feedback: bool = False,
 ) -> dict:
     """Run the federation in NVFlare's simulator (every site a process here); returns a summary (workspace paths,
     per-site frames, per-round update records).
@@ -170,13 +175,17 @@ def run_federation(
     (``updates/<site>_round<r>.pt``, for tests). ``reset_optimizer``: each site clears its optimizer state
     (AdamW's moments) before every round's local training instead of carrying it over. ``aggregation``:
     "fedavg" (frame-weighted mean of the updates) or "fednova" (the same of step-normalised updates,
-    :mod:`.normalised_averaging`). Raises FileExistsError if ``workspace`` exists and is not empty.
+    :mod:`.normalised_averaging`). ``error_feedback``: each site adds to its update what compression dropped
+    from its previous one (needs ``compression``; :mod:`.error_feedback`). Raises FileExistsError if
+    ``workspace`` exists and is not empty.
     """
     from nvflare.recipe import SimEnv
 
     bundle, workspace = Path(bundle).resolve(), Path(workspace).resolve()
     if aggregation not in AGGREGATIONS:  # before anything is written
         raise ValueError(f"aggregation {aggregation!r}: expected one of {AGGREGATIONS}")
+    if error_feedback and not compression:
+        raise ValueError("error feedback needs a compression scheme (int8 or fp16)")
     if workspace.exists() and any(workspace.iterdir()):
         raise FileExistsError(f"{workspace} exists and is not empty; choose a new workspace (nothing is overwritten)")
     workspace.mkdir(parents=True, exist_ok=True)
@@ -196,7 +205,7 @@ def run_federation(
         args += f" --record {workspace / 'updates'}"
     site_args = {site: f"{args} --site-config {workspace / 'sites' / f'{site}_config.json'}" for site in found}
     recipe = _recipe(spec, rounds, compression, {s: info["frames"] for s, info in found.items()}, site_args,
-                     initial=str(workspace / "initial.pt"), record=record)  # fmt: skip
+                     initial=str(workspace / "initial.pt"), record=record, error_feedback=error_feedback)  # fmt: skip
     start = time.time()
     run = recipe.run(SimEnv(clients=list(found), workspace_root=str(workspace / "nvflare")))
     result = run.get_result()
@@ -210,7 +219,7 @@ def run_federation(
     rows = [json.loads(line) for line in Path(record).read_text(encoding="utf-8").splitlines()]
     summary = {
         "bundle": bundle.name, "rounds": rounds, "local_epochs": local_epochs, "compression": compression,
-        "reset_optimizer": reset_optimizer, "aggregation": aggregation,
+        "error_feedback": error_feedback, "reset_optimizer": reset_optimizer, "aggregation": aggregation,
         "fednova_steps": tau_eff, "seed": seed, "sites": found, "wall_s": round(time.time() - start, 1),
         "result": str(result),
         "validation_curve": validation_curve(workspace / "nvflare"),

@@ -43,12 +43,17 @@ def test_exported_job_runs_in_nvflare_simulator(tmp_path):
     site_config = str(tmp_path / "hospital" / "{site}.json")
     assert main(["federate-export", "--bundle", str(BUNDLE), "--job-dir", str(tmp_path / "job"), "--rounds", "1",
                  "--site", "site-1=2", "--site", "site-2=1", "--site-bundle", str(BUNDLE), "--site-config", site_config,
-                 "--compression", "int8", "--reset-optimizer", "--aggregation", "fednova"]) == 0  # fmt: skip
+                 "--compression", "int8", "--reset-optimizer", "--aggregation", "fednova",
+                 "--error-feedback"]) == 0  # fmt: skip
     job = tmp_path / "job" / "monai_lightseg_fedavg"
     text = "".join(p.read_text(encoding="utf-8") for p in job.rglob("*.json"))
     assert text.count("--reset-optimizer") == 2  # each site's client script gets it
     assert text.count("--fednova-steps 1.0") == 2  # one step per round at both sites: tau_eff = 1
     assert str(REPO / "monai_lightseg") not in text  # the client script is the job's own copy
+    client = json.loads(next(job.glob("app_site-1/config/config_fed_client.json")).read_text(encoding="utf-8"))
+    compress = [f for chain in client["task_result_filters"] for f in chain["filters"]]
+    (args,) = [f["args"] for f in compress]  # NVFlare writes the arguments that differ from their defaults
+    assert args["error_feedback"] is True and args.get("scheme", "int8") == "int8"
     server = json.loads((job / "app_server" / "config" / "config_fed_server.json").read_text(encoding="utf-8"))
     assert server["workflows"][0]["args"]["aggregation_weights"] == {"site-1": 2.0, "site-2": 1.0}
     env = dict(os.environ, OMP_NUM_THREADS="1")

@@ -1,0 +1,65 @@
+"""Error feedback: what int8 compression drops from a site's update reaches the server in later rounds, instead
+of being lost every round; the residual a site keeps never exceeds half a quantisation step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("nvflare")
+
+from nvflare.apis.dxo import DXO, DataKind, from_shareable  # noqa: E402
+from nvflare.apis.fl_context import FLContext  # noqa: E402
+
+from monai_lightseg.federated.compression import compress, decompress, error_bound  # noqa: E402
+from monai_lightseg.federated.error_feedback import ErrorFeedback  # noqa: E402
+from monai_lightseg.federated.filters import CompressUpdate, RestoreUpdate  # noqa: E402
+from monai_lightseg.federated.job import run_federation  # noqa: E402
+from tests.federated.samples import BUNDLE  # noqa: E402
+
+
+def _sent_over_rounds(error_feedback: bool, rounds: int) -> np.ndarray:
+    """What the server receives in total when a site sends the same update every round: one large entry (it
+    sets the int8 scale, 1/127) and one of 0.003, under half a step (0.0039), which plain int8 rounds to 0."""
+    site, server, ctx = CompressUpdate("int8", error_feedback=error_feedback), RestoreUpdate(), FLContext()
+    total = np.zeros(3, np.float64)
+    for _ in range(rounds):
+        update = {"w": np.array([1.0, 0.003, -0.0021], np.float32), "n": np.array(5, np.int64)}
+        arrived = from_shareable(server.process(site.process(DXO(DataKind.WEIGHT_DIFF, update).to_shareable(), ctx),
+                                                ctx))  # fmt: skip
+        assert arrived.data["n"] == 5  # integers pass untouched
+        total += arrived.data["w"]
+    return total
+
+
+def test_entries_below_half_a_step_reach_the_server_over_rounds() -> None:
+    rounds, step = 100, 1.0 / 127
+    plain, fed_back = _sent_over_rounds(False, rounds), _sent_over_rounds(True, rounds)
+    assert plain[1] == 0 and plain[2] == 0  # lost every round
+    expected = rounds * np.array([1.0, 0.003, -0.0021])
+    assert np.abs(fed_back - expected).max() <= step / 2 + 1e-5  # all but the residual still held by the site
+
+
+def test_the_residual_stays_within_half_a_quantisation_step() -> None:
+    rng, feedback = np.random.default_rng(0), ErrorFeedback()
+    for _ in range(20):
+        update = {"conv.weight": rng.standard_t(2, (8, 4, 3, 3)).astype(np.float32) * 1e-3,
+                  "bn.num_batches_tracked": np.array(3, np.int64)}  # fmt: skip
+        corrected = feedback.add(update)
+        arrays, meta = compress(corrected, "int8")
+        feedback.keep(corrected, decompress(arrays, meta))
+        bound = error_bound(corrected["conv.weight"], "int8")
+        assert np.abs(feedback.residual["conv.weight"]).max() <= bound
+        assert set(feedback.residual) == {"conv.weight"}
+
+
+def test_error_feedback_needs_differences_and_a_scheme(tmp_path) -> None:
+    site = CompressUpdate("int8", error_feedback=True)
+    weights = DXO(DataKind.WEIGHTS, {"w": np.ones(3, np.float32)}).to_shareable()
+    with pytest.raises(ValueError, match="weight differences"):
+        site.process(weights, FLContext())
+    with pytest.raises(ValueError, match="needs a compression scheme"):
+        CompressUpdate(None, error_feedback=True)
+    with pytest.raises(ValueError, match="needs a compression scheme"):
+        run_federation(BUNDLE, tmp_path, tmp_path / "ws", rounds=1, error_feedback=True)
+    assert not (tmp_path / "ws").exists()  # refused before anything is written
