@@ -10,10 +10,15 @@ sequences); validation: their validation split (frames never trained on, CVC-Cli
 Ablation switches (issue 17's recipe choices, each a short run on the validation split): ``--loss`` (DiceCE or
 seed B's BCE + Dice + MS-SSIM), ``--zoom`` (scale augmentation: a random square crop of 60-100 % of the frame's
 side, resized back to the training size), ``--size`` (training and validation resolution), ``--cosine``
-(cosine learning-rate decay over the budget) and ``--oversample-large F`` (frames whose polyp covers more than F
-of the frame drawn 3x as often). The final validation also reports the same weights with
-post-processing (components below 0.1 % of the frame dropped) and with flip test-time augmentation, and keeps the
-plain Dice of every validation frame (``validation_per_frame``, for per-sequence and paired comparisons).
+(cosine learning-rate decay over the budget), ``--oversample-large F`` (frames whose polyp covers more than F
+of the frame drawn 3x as often), ``--crop C --pos-fraction P`` (C x C crops instead of whole frames: centred on a
+polyp pixel with probability P, else a window with no polyp pixel where the frame has one; the foreground prior of
+issue 17) and ``--negative-every K`` (whole frames, but every K-th step a batch of C x C polyp-free windows). The
+final validation also reports the same weights with post-processing (components below 0.1 % of the frame dropped)
+and with flip test-time augmentation, keeps the plain Dice of every validation frame (``validation_per_frame``,
+for per-sequence and paired comparisons), and runs the network on one polyp-free window of each validation frame
+that has one (``polyp_free_windows``: how often and how much it marks mucosa where there is no polyp, what
+decides whether locate-then-segment can trust its coarse pass, docs/inference.md).
 
 Usage::
 
@@ -93,6 +98,63 @@ def evaluate(net, images, masks, datasets, mode: str = "plain", names: list[str]
     return out
 
 
+def free_positions(masks, side: int):
+    """Per frame (``masks`` (N, 1, H, W)), the flat top-left positions of ``side`` x ``side`` windows holding no
+    polyp pixel (indices into the (H - side + 1) x (W - side + 1) grid of positions)."""
+    import torch
+    import torch.nn.functional as F
+
+    window_sum = F.avg_pool2d(masks, side, stride=1)  # (N, 1, H - side + 1, W - side + 1)
+    return [torch.nonzero(m.flatten() == 0).flatten() for m in window_sum]
+
+
+def crop_batch(x, y, idx, side: int, pos_fraction: float, free: list, generator):
+    """``side`` x ``side`` crops of frames ``idx``: centred on a random polyp pixel with probability
+    ``pos_fraction`` (clamped into the frame), else a random polyp-free window (uniform when the frame has none)."""
+    import torch
+
+    width = x.shape[-1] - side + 1
+    xs, ys = [], []
+    for i in idx.tolist():
+        fg = torch.nonzero(y[i, 0])
+        if len(fg) and float(torch.rand(1, generator=generator)) < pos_fraction:
+            cy, cx = fg[int(torch.randint(0, len(fg), (1,), generator=generator))].tolist()
+            top = min(max(cy - side // 2, 0), x.shape[-2] - side)
+            left = min(max(cx - side // 2, 0), x.shape[-1] - side)
+        elif len(free[i]):
+            top, left = divmod(int(free[i][int(torch.randint(0, len(free[i]), (1,), generator=generator))]), width)
+        else:
+            top, left = (int(torch.randint(0, n - side + 1, (1,), generator=generator)) for n in x.shape[-2:])
+        xs.append(x[i, :, top : top + side, left : left + side])
+        ys.append(y[i, :, top : top + side, left : left + side])
+    return torch.stack(xs), torch.stack(ys)
+
+
+def evaluate_polyp_free(net, images, masks, side: int = 96) -> dict:
+    """The network on one polyp-free ``side`` x ``side`` window of each validation frame that has one (the window
+    chosen by a fixed generator, so every run sees the same windows): the share of windows where it marks
+    anything after dropping specks (under 0.1 % of a frame of the validation size), and the mean share of the
+    window marked."""
+    import torch
+
+    free = free_positions(masks, side)
+    generator, width, marked, area = torch.Generator().manual_seed(0), images.shape[-1] - side + 1, [], []
+    net.eval()
+    with torch.no_grad():
+        for i, positions in enumerate(free):
+            if not len(positions):
+                continue
+            top, left = divmod(int(positions[int(torch.randint(0, len(positions), (1,), generator=generator))]), width)
+            window = images[i : i + 1, :, top : top + side, left : left + side]
+            pred = (net(window) > 0).float()
+            pred = drop_specks(pred, 0.001 * images.shape[-1] * images.shape[-2] / side**2)
+            marked.append(bool(pred.any()))
+            area.append(float(pred.mean()))
+    net.train()
+    return {"side": side, "windows": len(marked), "share_marked": float(np.mean(marked)) if marked else None,
+            "mean_area_marked": float(np.mean(area)) if area else None}  # fmt: skip
+
+
 def zoom(x, y, generator):
     """A random square crop of 60-100 % of the side at a random place, resized back (bilinear image, nearest
     mask): the polyps of a batch appear up to 1.7x larger."""
@@ -107,10 +169,13 @@ def zoom(x, y, generator):
 
 
 def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece", scale_aug: bool = False,
-          cosine: bool = False, max_steps: int | None = None, large: float | None = None) -> dict:  # fmt: skip
+          cosine: bool = False, max_steps: int | None = None, large: float | None = None, crop: int | None = None,
+          pos_fraction: float = 0.5, negative_every: int | None = None) -> dict:  # fmt: skip
     """Train ``entry`` for ``minutes`` of wall time, or ``max_steps`` steps when given (a budget that other work
     on the machine cannot shrink: what the ablations use); validation Dice at each quarter of the budget.
-    ``large``: frames whose polyp covers more than this fraction of the frame are drawn 3x as often."""
+    ``large``: frames whose polyp covers more than this fraction of the frame are drawn 3x as often. ``crop``:
+    train on crops of this side (:func:`crop_batch` with ``pos_fraction``); with ``negative_every`` K, whole
+    frames and every K-th step a batch of polyp-free ``crop`` windows."""
     import torch
     from monai.losses import DiceCELoss
 
@@ -123,6 +188,7 @@ def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece"
     optimizer = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(seed)
     weights = None if large is None else 1.0 + 2.0 * (yt.mean(dim=(1, 2, 3)) > large).double()
+    free = free_positions(yt, crop) if crop else None
     curve, steps, start = [], 0, time.perf_counter()
 
     def progress() -> float:
@@ -134,7 +200,13 @@ def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece"
             idx = torch.randint(0, len(xt), (8,), generator=generator)
         else:
             idx = torch.multinomial(weights, 8, replacement=True, generator=generator)
-        x, y = xt[idx], yt[idx]
+        if crop and negative_every:
+            x, y = (crop_batch(xt, yt, idx, crop, 0.0, free, generator) if steps % negative_every == negative_every - 1
+                    else (xt[idx], yt[idx]))  # fmt: skip
+        elif crop:
+            x, y = crop_batch(xt, yt, idx, crop, pos_fraction, free, generator)
+        else:
+            x, y = xt[idx], yt[idx]
         if scale_aug:
             x, y = zoom(x, y, generator)
         if torch.rand(1, generator=generator) < 0.5:
@@ -164,10 +236,14 @@ def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece"
     options = {"loss": loss_name, "scale_aug": scale_aug, "cosine": cosine, "oversample_large": large}
     if weights is not None:
         options["large_frames"] = int((weights > 1).sum())
+    if crop:
+        options.update(crop=crop, pos_fraction=None if negative_every else pos_fraction, negative_every=negative_every,
+                       frames_with_a_free_window=sum(bool(len(f)) for f in free))  # fmt: skip
     return {"network": entry, **options, "minutes": minutes, "steps": steps, "epochs": steps * 8 / len(xt),
             "validation_dice": final, "validation_per_frame": per_frame,
             "validation_dice_specks_dropped": evaluate(net, xv, yv, dv, "specks"),
-            "validation_dice_flip_tta": evaluate(net, xv, yv, dv, "tta"), "curve": curve}  # fmt: skip
+            "validation_dice_flip_tta": evaluate(net, xv, yv, dv, "tta"),
+            "polyp_free_windows": evaluate_polyp_free(net, xv, yv), "curve": curve}  # fmt: skip
 
 
 def main() -> int:
@@ -185,7 +261,13 @@ def main() -> int:
     parser.add_argument("--cosine", action="store_true", help="cosine learning-rate decay over the budget")
     parser.add_argument("--oversample-large", type=float, default=None, metavar="F",
                         help="draw frames whose polyp covers more than F of the frame 3x as often")
+    parser.add_argument("--crop", type=int, default=None, metavar="C", help="train on C x C crops (see above)")
+    parser.add_argument("--pos-fraction", type=float, default=0.5, help="with --crop: share centred on a polyp")
+    parser.add_argument("--negative-every", type=int, default=None, metavar="K",
+                        help="with --crop: whole frames, every K-th step a batch of polyp-free C x C windows")
     args = parser.parse_args()
+    if args.negative_every and not args.crop:
+        parser.error("--negative-every needs --crop (the windows' side)")
 
     import torch
 
@@ -198,12 +280,13 @@ def main() -> int:
     results = []
     for entry in args.networks:
         r = train(entry, args.minutes, data, args.seed, args.loss, args.zoom, args.cosine, args.steps,
-                  args.oversample_large)
+                  args.oversample_large, args.crop, args.pos_fraction, args.negative_every)
         results.append(r)
         print(f"{entry}: {r['steps']} steps ({r['epochs']:.1f} epochs) in {r['minutes']:.1f} min, validation Dice "
               + ", ".join(f"{k} {v:.3f}" for k, v in r["validation_dice"].items())
               + f"; specks dropped {r['validation_dice_specks_dropped']['all']:.3f}"
-              + f"; flip TTA {r['validation_dice_flip_tta']['all']:.3f}", flush=True)  # fmt: skip
+              + f"; flip TTA {r['validation_dice_flip_tta']['all']:.3f}"
+              + f"; polyp-free windows marked {r['polyp_free_windows']['share_marked']:.2f}", flush=True)  # fmt: skip
     if args.out:
         meta = {"torch": torch.__version__, "threads": args.threads, "size": args.size, "command": " ".join(sys.argv)}
         args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=4) + "\n", encoding="utf-8")

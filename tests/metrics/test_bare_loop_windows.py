@@ -1,0 +1,61 @@
+"""The bare loop's foreground-prior ablation (benchmarks/bare_loop_polyp.py): polyp-free windows hold no polyp
+pixel, positive crops hold one, and the polyp-free check counts what a network marks in such windows."""
+
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from bare_loop_polyp import crop_batch, evaluate_polyp_free, free_positions  # noqa: E402
+
+
+def _frames() -> tuple[torch.Tensor, torch.Tensor]:
+    """Three 64x64 frames: a polyp in the top-left corner, one filling the frame, one near the bottom."""
+    y = torch.zeros(3, 1, 64, 64)
+    y[0, :, :10, :10] = 1
+    y[1] = 1
+    y[2, :, 50:58, 40:48] = 1
+    return torch.rand(3, 3, 64, 64), y
+
+
+def test_free_positions_are_exactly_the_windows_without_a_polyp_pixel() -> None:
+    _, y = _frames()
+    free = free_positions(y, 32)
+    assert len(free[1]) == 0  # the polyp fills the frame
+    grid = 64 - 32 + 1
+    for i in (0, 2):
+        expected = {t * grid + s for t in range(grid) for s in range(grid) if not y[i, 0, t:t + 32, s:s + 32].any()}
+        assert set(free[i].tolist()) == expected and expected
+
+
+def test_crops_are_positive_or_polyp_free_as_asked() -> None:
+    x, y = _frames()
+    free, generator = free_positions(y, 32), torch.Generator().manual_seed(0)
+    idx = torch.tensor([0, 2] * 8)
+    xs, ys = crop_batch(x, y, idx, 32, 1.0, free, generator)
+    assert xs.shape == (16, 3, 32, 32) and all(m.any() for m in ys)  # centred on a polyp pixel
+    xs, ys = crop_batch(x, y, idx, 32, 0.0, free, generator)
+    assert not ys.any()  # all polyp-free
+    hits = [any(torch.equal(c, x[i, :, t:t + 32, s:s + 32]) for t in range(33) for s in range(33))
+            for c, i in zip(xs, idx.tolist())]  # fmt: skip
+    assert all(hits)  # the crop is the frame's own pixels
+    _, ys = crop_batch(x, y, torch.tensor([1]), 32, 0.0, free, generator)
+    assert ys.all()  # no polyp-free window in frame 1: a uniform crop instead
+
+
+def test_polyp_free_check_counts_what_the_network_marks() -> None:
+    x, y = _frames()
+
+    class Marks(torch.nn.Module):
+        def __init__(self, value: float) -> None:
+            super().__init__()
+            self.value = value
+
+        def forward(self, image: torch.Tensor) -> torch.Tensor:
+            return torch.full_like(image[:, :1], self.value)
+
+    everything, nothing = evaluate_polyp_free(Marks(1.0), x, y, 32), evaluate_polyp_free(Marks(-1.0), x, y, 32)
+    assert everything["windows"] == 2  # frames 0 and 2; frame 1 has no polyp-free window
+    assert everything["share_marked"] == 1.0 and everything["mean_area_marked"] == 1.0
+    assert nothing["share_marked"] == 0.0 and nothing["mean_area_marked"] == 0.0
