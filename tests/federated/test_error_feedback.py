@@ -3,6 +3,8 @@ of being lost every round; the residual a site keeps never exceeds half a quanti
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -63,3 +65,27 @@ def test_error_feedback_needs_differences_and_a_scheme(tmp_path) -> None:
     with pytest.raises(ValueError, match="needs a compression scheme"):
         run_federation(BUNDLE, tmp_path, tmp_path / "ws", rounds=1, error_feedback=True)
     assert not (tmp_path / "ws").exists()  # refused before anything is written
+
+
+def test_offline_measure_of_a_federations_rounding(tmp_path) -> None:
+    """benchmarks/federated_quantisation_error.py on a made-up run whose every round moves one weight by a
+    third of a quantisation step: plain int8 loses all of that weight's movement, error feedback almost none."""
+    import sys
+
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from federated_quantisation_error import measure
+
+    (tmp_path / "global_models").mkdir()
+    state = {"w": torch.zeros(2), "bn.running_mean": torch.zeros(2), "bn.num_batches_tracked": torch.tensor(0)}
+    torch.save(state, tmp_path / "initial.pt")
+    for r in range(30):
+        state = {**state, "w": state["w"] + torch.tensor([1.0, 1 / 381])}
+        torch.save(state, tmp_path / "global_models" / f"round_{r}.pt")
+    result = measure(tmp_path)
+    assert result["rounds"] == 30 and result["tensors"] == 1  # running statistics and counters left out
+    assert result["per_round_mean"]["share_of_entries_rounded_to_zero"] == pytest.approx(0.5)
+    plain, fed_back = result["summed_over_rounds"]["plain"], result["summed_over_rounds"]["error_feedback"]
+    assert plain["max_tensor_relative_error"] == pytest.approx((30 / 381) / np.hypot(30, 30 / 381), rel=1e-3)
+    assert fed_back["max_tensor_relative_error"] < 0.05 * plain["max_tensor_relative_error"]
