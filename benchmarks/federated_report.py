@@ -119,6 +119,11 @@ def report(results: Path) -> dict:
             if twin in scored:
                 table[name]["minus_fp32"] = {s: paired(scored[name][s]["per_frame"], scored[twin][s]["per_frame"])
                                              for s in SITES}  # fmt: skip
+    for name in table:  # the same setting run again (`<name>_repeat`): the noise floor of a paired comparison
+        original = name[: -len("_repeat")] if name.endswith("_repeat") else None
+        if original in scored:
+            table[name]["minus_original"] = {s: paired(scored[name][s]["per_frame"], scored[original][s]["per_frame"])
+                                             for s in SITES}  # fmt: skip
     seeded = {name: found for name in scored if (found := family_and_seed(name))}
     centralised_of_seed = {seed: name for name, (family, seed) in seeded.items() if family == REFERENCE}
     for name, (family, seed) in seeded.items():  # a federation vs the centralised run of its own seed
@@ -170,6 +175,11 @@ def markdown(table: dict) -> str:
         if "minus_fp32" in row:
             one, two = diff(row["minus_fp32"]["site-1"]), diff(row["minus_fp32"]["site-2"])
             lines.append(f"\n{name} minus its float32 twin, paired per frame: site-1 {one}, site-2 {two}")
+    for name, row in table.items():
+        if "minus_original" in row:
+            one, two = diff(row["minus_original"]["site-1"]), diff(row["minus_original"]["site-2"])
+            lines.append(f"\n{name} minus the first run of the same setting, paired per frame: site-1 {one}, "
+                         f"site-2 {two}")  # fmt: skip
     for name, row in table.items():
         if "minus_centralised_same_seed" in row:
             same = row["minus_centralised_same_seed"]

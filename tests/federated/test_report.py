@@ -37,6 +37,7 @@ def test_report_compares_each_setting_with_centralised_and_int8_with_its_fp32_tw
     _evaluation(tmp_path / "federated_fp32_r2x1_seed0", [0.8, 0.85, 0.7, 0.6], [0.7, 0.5, 0.8])
     _evaluation(tmp_path / "federated_int8_r2x1_seed0", [0.8, 0.85, 0.7, 0.5], [0.7, 0.5, 0.8])
     _evaluation(tmp_path / "federated_int8ef_r2x1_seed0", [0.8, 0.85, 0.7, 0.7], [0.7, 0.5, 0.8])  # error feedback
+    _evaluation(tmp_path / "federated_fp32_r2x1_seed0_repeat", [0.8, 0.85, 0.7, 0.64], [0.7, 0.5, 0.8])
     updates = [{"side": "site", "bytes_sent": 264, "bytes_uncompressed": 1000}] * 4
     summary = {"wall_s": 10.0, "updates": updates}
     (tmp_path / "federated_int8_r2x1_seed0" / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
@@ -45,6 +46,8 @@ def test_report_compares_each_setting_with_centralised_and_int8_with_its_fp32_tw
     assert table["federated_int8_r2x1_seed0"]["minus_fp32"]["site-1"]["mean"] == pytest.approx(-0.025)
     assert table["federated_int8_r2x1_seed0"]["upload_bytes"]["ratio"] == pytest.approx(0.264)
     assert table["federated_int8ef_r2x1_seed0"]["minus_fp32"]["site-1"]["mean"] == pytest.approx(0.025)
+    assert table["federated_fp32_r2x1_seed0_repeat"]["minus_original"]["site-1"]["mean"] == pytest.approx(0.01)
+    assert "seed_means" not in table  # a repeat is not a second seed of its family
     assert table["centralised"]["of_centralised"] == {"site-1": 1.0, "site-2": 1.0}
     assert "0.264x" in markdown(table) and (tmp_path / "report.json").is_file()
 
