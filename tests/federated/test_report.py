@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from federated_divergence import compare  # noqa: E402
 from federated_report import condensed, markdown, paired, report  # noqa: E402
 
 
@@ -103,3 +104,23 @@ def test_a_family_is_measured_against_the_centralised_runs_of_its_own_seeds(tmp_
     assert family["centralised_same_seeds"] == {"site-1": 0.75, "site-2": 0.55}
     assert family["of_centralised_mean"] == {"site-1": round(0.65 / 0.75, 3), "site-2": round(0.45 / 0.55, 3)}
     assert "of_centralised_mean" not in means["federated_int8_r2x1"]  # seed 3 has no centralised run
+
+
+def test_divergence_sets_each_run_against_its_float32_twin(tmp_path):
+    """benchmarks/federated_divergence.py: weight distance and per-frame spread against the twin, compressed runs
+    of the same seed and float32 runs of other seeds only."""
+    import torch
+
+    weights = {"federated_fp32_r2x1_seed0": 1.0, "federated_int8_r2x1_seed0": 1.1, "federated_fp32_r2x1_seed1": 3.0,
+               "federated_int8_r2x1_seed1": 5.0, "federated_fp32_r4x1_seed0": 9.0}  # fmt: skip
+    for name, w in weights.items():
+        _evaluation(tmp_path / name, [0.5, 0.5 + w / 10], [0.5, 0.5])
+        (tmp_path / name / "workspace").mkdir()
+        state = {"conv.weight": torch.full((2, 2), w), "bn.running_var": torch.full((2,), w * 7)}
+        torch.save(state, tmp_path / name / "workspace" / "model.pt")
+    out = compare(tmp_path, "federated_fp32_r2x1_seed0")
+    assert sorted(out["runs"]) == ["federated_fp32_r2x1_seed1", "federated_int8_r2x1_seed0"]
+    assert out["runs"]["federated_int8_r2x1_seed0"]["weight_distance"] == pytest.approx(0.1)  # running_var ignored
+    assert out["runs"]["federated_fp32_r2x1_seed1"]["weight_distance"] == pytest.approx(2.0)
+    spread = out["runs"]["federated_int8_r2x1_seed0"]["per_frame_difference_sd"]
+    assert spread["site-1"] == pytest.approx(0.0071, abs=1e-4) and spread["site-2"] == 0
