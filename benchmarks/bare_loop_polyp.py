@@ -12,13 +12,14 @@ seed B's BCE + Dice + MS-SSIM), ``--zoom`` (scale augmentation: a random square 
 side, resized back to the training size), ``--size`` (training and validation resolution), ``--cosine``
 (cosine learning-rate decay over the budget), ``--oversample-large F`` (frames whose polyp covers more than F
 of the frame drawn 3x as often), ``--crop C --pos-fraction P`` (C x C crops instead of whole frames: centred on a
-polyp pixel with probability P, else a window with no polyp pixel where the frame has one; the foreground prior of
-issue 17) and ``--negative-every K`` (whole frames, but every K-th step a batch of C x C polyp-free windows). The
+polyp pixel with probability P, else a window with no polyp pixel where the frame has one and a random window
+where it has none; the foreground prior of issue 17) and ``--negative-every K`` (whole frames, but every K-th step
+a batch of C x C polyp-free windows, drawn from the frames that have one). The
 final validation also reports the same weights with post-processing (components below 0.1 % of the frame dropped)
 and with flip test-time augmentation, keeps the plain Dice of every validation frame (``validation_per_frame``,
 for per-sequence and paired comparisons), and runs the network on one polyp-free window of each validation frame
-that has one (``polyp_free_windows``: how often and how much it marks mucosa where there is no polyp, what
-decides whether locate-then-segment can trust its coarse pass, docs/inference.md).
+that has one (``polyp_free_windows``, 96 x 96 px whatever ``--size``: how often and how much it marks mucosa
+where there is no polyp, what decides whether locate-then-segment can trust its coarse pass, docs/inference.md).
 
 Usage::
 
@@ -175,7 +176,7 @@ def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece"
     on the machine cannot shrink: what the ablations use); validation Dice at each quarter of the budget.
     ``large``: frames whose polyp covers more than this fraction of the frame are drawn 3x as often. ``crop``:
     train on crops of this side (:func:`crop_batch` with ``pos_fraction``); with ``negative_every`` K, whole
-    frames and every K-th step a batch of polyp-free ``crop`` windows."""
+    frames and every K-th step a batch of polyp-free ``crop`` windows from frames that have one."""
     import torch
     from monai.losses import DiceCELoss
 
@@ -189,6 +190,7 @@ def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece"
     generator = torch.Generator().manual_seed(seed)
     weights = None if large is None else 1.0 + 2.0 * (yt.mean(dim=(1, 2, 3)) > large).double()
     free = free_positions(yt, crop) if crop else None
+    with_free = torch.tensor([i for i, f in enumerate(free) if len(f)]) if crop else None
     curve, steps, start = [], 0, time.perf_counter()
 
     def progress() -> float:
@@ -200,9 +202,11 @@ def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece"
             idx = torch.randint(0, len(xt), (8,), generator=generator)
         else:
             idx = torch.multinomial(weights, 8, replacement=True, generator=generator)
-        if crop and negative_every:
-            x, y = (crop_batch(xt, yt, idx, crop, 0.0, free, generator) if steps % negative_every == negative_every - 1
-                    else (xt[idx], yt[idx]))  # fmt: skip
+        if crop and negative_every and steps % negative_every == negative_every - 1:
+            negatives = with_free[torch.randint(0, len(with_free), (8,), generator=generator)]
+            x, y = crop_batch(xt, yt, negatives, crop, 0.0, free, generator)
+        elif crop and negative_every:
+            x, y = xt[idx], yt[idx]
         elif crop:
             x, y = crop_batch(xt, yt, idx, crop, pos_fraction, free, generator)
         else:
@@ -268,6 +272,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.negative_every and not args.crop:
         parser.error("--negative-every needs --crop (the windows' side)")
+    if args.pos_fraction != 0.5 and (args.negative_every or not args.crop):
+        parser.error("--pos-fraction applies to --crop without --negative-every")
 
     import torch
 

@@ -1,7 +1,8 @@
 """How far apart two federations end, in weights and per frame: each compressed run (``federated_int8*``,
 ``federated_fp16*``) against its float32 twin (same seed, same recipe), and the float32 runs of other seeds
-against the same twin for scale. The federation is deterministic (the same setting run twice gives the same
-weights), so whatever separates a compressed run from its twin started as that run's rounding.
+against the same twin for scale. On this machine the federation is deterministic (a 2-round federation run twice
+with the same seed gave identical weights), so whatever separates a compressed run from its twin started as that
+run's rounding.
 
 Measures: the median over trained tensors of ||w_run - w_twin|| / ||w_twin|| for the final global models (the
 batch-norm statistics left out), and the standard deviation over frames of the per-frame Dice difference (the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -23,6 +25,7 @@ import torch
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "federated"
 SITES = ("site-1", "site-2")
+NAME = re.compile(r"^federated_(?P<scheme>fp32|int8|fp16)(?P<ef>ef)?_(?P<recipe>r\d+x\d+\w*?)_seed(?P<seed>\d+)$")
 
 
 def weight_distance(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
@@ -39,15 +42,21 @@ def compare(results: Path, twin: str) -> dict:
         scored = json.loads((results / name / "evaluation.json").read_text(encoding="utf-8"))
         return {s: scored[s]["per_frame"] for s in SITES}
 
-    recipe = twin.split("_", 2)[2].rsplit("_seed", 1)[0]  # e.g. r50x2_reset_fednova
-    seed = twin.rsplit("_seed", 1)[1]
-    runs = [p.parent.parent.name for p in sorted(results.glob(f"federated_*_{recipe}_seed*/workspace/model.pt"))]
-    runs = [r for r in runs if r != twin and (r.endswith(f"_seed{seed}") or r.startswith("federated_fp32"))]
+    match = NAME.match(twin)
+    if not match or match["scheme"] != "fp32":
+        raise ValueError(f"{twin}: expected a float32 federation's name, e.g. federated_fp32_r50x2_reset_seed0")
+    runs = []
+    for path in sorted(results.glob("federated_*/workspace/model.pt")):
+        other = NAME.match(path.parent.parent.name)
+        if not other or other[0] == twin or other["recipe"] != match["recipe"]:
+            continue  # other recipes, repeats, re-estimated statistics (..._site_bn)
+        if other["scheme"] == "fp32" or other["seed"] == match["seed"]:
+            runs.append(other[0])
     reference, reference_frames, out = model(twin), per_frame(twin), {"twin": twin, "runs": {}}
     for name in runs:
         frames = per_frame(name)
         out["runs"][name] = {
-            "kind": "another seed" if name.startswith("federated_fp32") else "compressed, same seed",
+            "kind": "another seed" if NAME.match(name)["scheme"] == "fp32" else "compressed, same seed",
             "weight_distance": round(weight_distance(model(name), reference), 4),
             "per_frame_difference_sd": {s: round(float(np.std([frames[s][f] - reference_frames[s][f]
                                                                for f in reference_frames[s]], ddof=1)), 4)

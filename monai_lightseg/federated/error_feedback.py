@@ -29,20 +29,24 @@ class ErrorFeedback:
         self.residual: dict[str, np.ndarray] = {}
 
     def add(self, update: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The update plus last round's residual (float tensors; a tensor whose shape changed starts afresh)."""
+        """The update plus last round's residual (float tensors; a tensor whose shape changed starts afresh).
+        Float tensors come back in at least float32, so that a float16 update does not round the residual away
+        before compression sees it."""
         out = {}
         for name, x in update.items():
             x = np.asarray(x)
-            kept = self.residual.get(name)
-            if np.issubdtype(x.dtype, np.floating) and kept is not None and kept.shape == x.shape:
-                x = (x.astype(np.float32) + kept).astype(x.dtype)
+            if np.issubdtype(x.dtype, np.floating):
+                x = x.astype(np.result_type(x.dtype, np.float32))
+                kept = self.residual.get(name)
+                if kept is not None and kept.shape == x.shape:
+                    x = x + kept
             out[name] = x
         return out
 
     def keep(self, corrected: dict[str, np.ndarray], restored: dict[str, np.ndarray]) -> None:
-        """Remember what compression dropped from ``corrected`` (float tensors only)."""
-        self.residual = {
-            name: np.asarray(x, np.float32) - np.asarray(restored[name], np.float32)
-            for name, x in corrected.items()
-            if np.issubdtype(np.asarray(x).dtype, np.floating)
-        }
+        """Remember what compression dropped from ``corrected`` (float tensors only, at their precision)."""
+        self.residual = {}
+        for name, x in corrected.items():
+            x = np.asarray(x)
+            if np.issubdtype(x.dtype, np.floating):
+                self.residual[name] = x - np.asarray(restored[name], x.dtype)

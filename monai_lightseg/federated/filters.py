@@ -72,6 +72,8 @@ class CompressUpdate(Filter):
         if not _is_dxo(shareable):  # an error reply from a failed task: nothing to compress
             return shareable
         dxo = from_shareable(shareable)
+        if dxo.data_kind not in (DataKind.WEIGHTS, DataKind.WEIGHT_DIFF):  # e.g. metrics only: no model to compress
+            return shareable
         update = {k: np.asarray(v) for k, v in dxo.data.items()}
         before = payload_bytes(update)
         after = before

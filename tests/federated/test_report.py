@@ -112,15 +112,19 @@ def test_divergence_sets_each_run_against_its_float32_twin(tmp_path):
     import torch
 
     weights = {"federated_fp32_r2x1_seed0": 1.0, "federated_int8_r2x1_seed0": 1.1, "federated_fp32_r2x1_seed1": 3.0,
-               "federated_int8_r2x1_seed1": 5.0, "federated_fp32_r4x1_seed0": 9.0}  # fmt: skip
+               "federated_int8_r2x1_seed1": 5.0, "federated_fp32_r4x1_seed0": 9.0,
+               "federated_fp32_r2x1_seed0_site_bn": 9.0, "federated_fp32_r2x1_reset_seed1": 9.0}  # fmt: skip
     for name, w in weights.items():
         _evaluation(tmp_path / name, [0.5, 0.5 + w / 10], [0.5, 0.5])
         (tmp_path / name / "workspace").mkdir()
         state = {"conv.weight": torch.full((2, 2), w), "bn.running_var": torch.full((2,), w * 7)}
         torch.save(state, tmp_path / name / "workspace" / "model.pt")
     out = compare(tmp_path, "federated_fp32_r2x1_seed0")
-    assert sorted(out["runs"]) == ["federated_fp32_r2x1_seed1", "federated_int8_r2x1_seed0"]
+    assert sorted(out["runs"]) == ["federated_fp32_r2x1_seed1", "federated_int8_r2x1_seed0"]  # same recipe only
+    assert out["runs"]["federated_fp32_r2x1_seed1"]["kind"] == "another seed"
     assert out["runs"]["federated_int8_r2x1_seed0"]["weight_distance"] == pytest.approx(0.1)  # running_var ignored
     assert out["runs"]["federated_fp32_r2x1_seed1"]["weight_distance"] == pytest.approx(2.0)
     spread = out["runs"]["federated_int8_r2x1_seed0"]["per_frame_difference_sd"]
     assert spread["site-1"] == pytest.approx(0.0071, abs=1e-4) and spread["site-2"] == 0
+    with pytest.raises(ValueError, match="float32 federation"):
+        compare(tmp_path, "federated_int8_r2x1_seed0")

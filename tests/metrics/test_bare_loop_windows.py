@@ -4,6 +4,7 @@ pixel, positive crops hold one, and the polyp-free check counts what a network m
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -11,21 +12,22 @@ from bare_loop_polyp import crop_batch, evaluate_polyp_free, free_positions  # n
 
 
 def _frames() -> tuple[torch.Tensor, torch.Tensor]:
-    """Three 64x64 frames: a polyp in the top-left corner, one filling the frame, one near the bottom."""
-    y = torch.zeros(3, 1, 64, 64)
+    """Three 64x80 frames (not square, so that rows and columns cannot be swapped unnoticed): a polyp in the
+    top-left corner, one filling the frame, one near the bottom."""
+    y = torch.zeros(3, 1, 64, 80)
     y[0, :, :10, :10] = 1
     y[1] = 1
     y[2, :, 50:58, 40:48] = 1
-    return torch.rand(3, 3, 64, 64), y
+    return torch.rand(3, 3, 64, 80), y
 
 
 def test_free_positions_are_exactly_the_windows_without_a_polyp_pixel() -> None:
     _, y = _frames()
     free = free_positions(y, 32)
     assert len(free[1]) == 0  # the polyp fills the frame
-    grid = 64 - 32 + 1
+    rows, cols = 64 - 32 + 1, 80 - 32 + 1
     for i in (0, 2):
-        expected = {t * grid + s for t in range(grid) for s in range(grid) if not y[i, 0, t:t + 32, s:s + 32].any()}
+        expected = {t * cols + s for t in range(rows) for s in range(cols) if not y[i, 0, t:t + 32, s:s + 32].any()}
         assert set(free[i].tolist()) == expected and expected
 
 
@@ -37,7 +39,7 @@ def test_crops_are_positive_or_polyp_free_as_asked() -> None:
     assert xs.shape == (16, 3, 32, 32) and all(m.any() for m in ys)  # centred on a polyp pixel
     xs, ys = crop_batch(x, y, idx, 32, 0.0, free, generator)
     assert not ys.any()  # all polyp-free
-    hits = [any(torch.equal(c, x[i, :, t:t + 32, s:s + 32]) for t in range(33) for s in range(33))
+    hits = [any(torch.equal(c, x[i, :, t:t + 32, s:s + 32]) for t in range(33) for s in range(49))
             for c, i in zip(xs, idx.tolist())]  # fmt: skip
     assert all(hits)  # the crop is the frame's own pixels
     _, ys = crop_batch(x, y, torch.tensor([1]), 32, 0.0, free, generator)
@@ -59,3 +61,18 @@ def test_polyp_free_check_counts_what_the_network_marks() -> None:
     assert everything["windows"] == 2  # frames 0 and 2; frame 1 has no polyp-free window
     assert everything["share_marked"] == 1.0 and everything["mean_area_marked"] == 1.0
     assert nothing["share_marked"] == 0.0 and nothing["mean_area_marked"] == 0.0
+
+    class Blob(torch.nn.Module):  # marks a square of side pixels at the window's corner
+        def __init__(self, side: int) -> None:
+            super().__init__()
+            self.side = side
+
+        def forward(self, image: torch.Tensor) -> torch.Tensor:
+            out = torch.full_like(image[:, :1], -1.0)
+            out[..., : self.side, : self.side] = 1.0
+            return out
+
+    # specks: components under 0.1 % of the validation frame (64 x 80 -> 5 px) are dropped, as in the bundles
+    speck, blob = evaluate_polyp_free(Blob(2), x, y, 32), evaluate_polyp_free(Blob(3), x, y, 32)
+    assert speck["share_marked"] == 0.0
+    assert blob["share_marked"] == 1.0 and blob["mean_area_marked"] == pytest.approx(9 / 32**2)
