@@ -8,6 +8,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from ablation_compare import compare  # noqa: E402
 from bare_loop_polyp import crop_batch, evaluate_polyp_free, free_positions  # noqa: E402
 
 
@@ -76,3 +77,19 @@ def test_polyp_free_check_counts_what_the_network_marks() -> None:
     speck, blob = evaluate_polyp_free(Blob(2), x, y, 32), evaluate_polyp_free(Blob(3), x, y, 32)
     assert speck["share_marked"] == 0.0
     assert blob["share_marked"] == 1.0 and blob["mean_area_marked"] == pytest.approx(9 / 32**2)
+
+
+def test_ablation_compare_pairs_frames_and_polyps(tmp_path) -> None:
+    """benchmarks/ablation_compare.py: the variant minus the baseline, per frame and per CVC-ClinicDB polyp."""
+    import json
+
+    frames = ["kvasir_seg/images/a.jpg", "kvasir_seg/images/b.jpg", "cvc_clinicdb/images/1.png",
+              "cvc_clinicdb/images/2.png", "cvc_clinicdb/images/104.png", "cvc_clinicdb/images/105.png"]  # fmt: skip
+    for name, dice in (("base", [0.5, 0.7, 0.2, 0.4, 0.6, 0.6]), ("variant", [0.6, 0.8, 0.4, 0.4, 0.6, 0.7])):
+        result = {"validation_dice": {"all": sum(dice) / 6}, "validation_per_frame": dict(zip(frames, dice)),
+                  "polyp_free_windows": {"share_marked": 0.5, "mean_area_marked": 0.1}}  # fmt: skip
+        (tmp_path / f"{name}.json").write_text(json.dumps({"results": [result]}), encoding="utf-8")
+    row = compare(tmp_path, "base", "variant")
+    assert row["minus_baseline"]["kvasir_seg"]["mean"] == pytest.approx(0.1)
+    assert row["minus_baseline"]["cvc_clinicdb"]["mean"] == pytest.approx(0.075)
+    assert row["minus_baseline_by_polyp"]["per_sequence"] == {"1": pytest.approx(0.1), "6": pytest.approx(0.05)}
