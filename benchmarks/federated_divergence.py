@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "federated"
-SITES = ("site-1", "site-2")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from federated_report import SITES  # noqa: E402  (benchmarks/, this script's folder)
+
+RESULTS = Path(__file__).resolve().parent / "results" / "federated"
 NAME = re.compile(r"^federated_(?P<scheme>fp32|int8|fp16)(?P<ef>ef)?_(?P<recipe>r\d+x\d+\w*?)_seed(?P<seed>\d+)$")
 
 

@@ -119,7 +119,8 @@ def report(results: Path) -> dict:
             if twin in scored:
                 table[name]["minus_fp32"] = {s: paired(scored[name][s]["per_frame"], scored[twin][s]["per_frame"])
                                              for s in SITES}  # fmt: skip
-    for name in table:  # the same setting run again (`<name>_repeat`): the noise floor of a paired comparison
+    for name in table:  # the same setting run again (`<name>_repeat`): 0 where runs are deterministic (as here,
+        # one thread per site), else the noise floor of a paired comparison
         original = name[: -len("_repeat")] if name.endswith("_repeat") else None
         if original in scored:
             table[name]["minus_original"] = {s: paired(scored[name][s]["per_frame"], scored[original][s]["per_frame"])
