@@ -18,6 +18,10 @@ own subprocess, so peak RSS belongs to that run alone (it includes the interpret
         --data ../shared/data --images 6 --sizes 1024 2048 4096 --threads 2 \\
         --out benchmarks/results/locate_then_segment_cpu.json
 
+``--max-lesions K`` tells the locate path to keep only its K most confident coarse components
+(``LocateThenSegmentInferer(max_lesions=K)``) and, so that every path is judged alike, keeps the K largest
+connected components of every path's mask (MONAI's ``KeepLargestConnectedComponent``, inside the timed part).
+
 ``--device cuda`` runs the network on the GPU (the output is still assembled on the CPU for 4096^2).
 """
 
@@ -128,6 +132,7 @@ def run_case(args) -> dict:
     import torch
     from monai.bundle import ConfigParser
     from monai.inferers import SlidingWindowInferer
+    from monai.transforms import KeepLargestConnectedComponent
 
     from monai_lightseg.inference import LocateThenSegmentInferer
 
@@ -145,7 +150,9 @@ def run_case(args) -> dict:
     if args.inferer == "full_sliding_window":
         inferer = SlidingWindowInferer(**common)
     else:
-        inferer = LocateThenSegmentInferer(**common, downsample=args.downsample, margin=args.margin)
+        inferer = LocateThenSegmentInferer(**common, downsample=args.downsample, margin=args.margin,
+                                           max_lesions=args.max_lesions)  # fmt: skip
+    keep = KeepLargestConnectedComponent(num_components=args.max_lesions) if args.max_lesions else None
     rows = []
     shape = tuple(int(v) for v in args.size.split("x"))
     if len(roi) == 3:
@@ -168,13 +175,16 @@ def run_case(args) -> dict:
                 logits = inferer(x, net, boxes=[(*(w.min() for w in where), *(w.max() + 1 for w in where))])
             else:
                 logits = inferer(x, net)
+        if logits.shape[1] == 1:
+            pred, classes = (torch.sigmoid(logits.float())[0, 0] > 0.5).to(torch.uint8), [1]
+        else:
+            pred, classes = logits[0].argmax(0).to(torch.uint8), list(range(1, logits.shape[1]))
+        if keep is not None:
+            pred = keep(pred.cpu()[None])[0]
         if device.type == "cuda":
             torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
-        if logits.shape[1] == 1:
-            pred, classes = (torch.sigmoid(logits.float())[0, 0] > 0.5).numpy().astype(np.uint8), [1]
-        else:
-            pred, classes = logits[0].argmax(0).to(torch.uint8).numpy(), list(range(1, logits.shape[1]))
+        pred = pred.cpu().numpy()
         dice = np.mean([2 * ((pred == k) & (mask == k)).sum() / max(1, (pred == k).sum() + (mask == k).sum())
                         for k in classes])  # fmt: skip
         row = {"image": name, "seconds": elapsed, "dice": float(dice), "lesion_coverage": float((mask > 0).mean())}
@@ -223,6 +233,7 @@ def main() -> int:
     ap.add_argument("--margin", type=int, default=16)
     ap.add_argument("--frame-size", type=int, default=None, help="default: the bundle's frame_size, if any")
     ap.add_argument("--inferers", nargs="+", choices=INFERERS, default=list(INFERERS))
+    ap.add_argument("--max-lesions", type=int, default=None, help="keep the K most confident / largest lesions")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--inferer", choices=INFERERS, help=argparse.SUPPRESS)  # one case, in a subprocess
     ap.add_argument("--size", help=argparse.SUPPRESS)
@@ -237,6 +248,7 @@ def main() -> int:
             for key in ("bundle", "data", "images", "threads", "device", "downsample", "margin"):
                 cmd += [f"--{key}", str(getattr(args, key))]
             cmd += [] if args.frame_size is None else ["--frame-size", str(args.frame_size)]
+            cmd += [] if args.max_lesions is None else ["--max-lesions", str(args.max_lesions)]
             done = subprocess.run(cmd, capture_output=True, text=True, check=True)
             case = json.loads(done.stdout.strip().splitlines()[-1])
             seconds = sum(r["seconds"] for r in case["rows"])
@@ -256,6 +268,7 @@ def main() -> int:
             "torch": torch.__version__,
             "downsample": args.downsample,
             "margin": args.margin,
+            "max_lesions": args.max_lesions,
             "frame_size": results[0].get("frame_size") if results else None,
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)

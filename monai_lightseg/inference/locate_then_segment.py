@@ -41,6 +41,10 @@ class LocateThenSegmentInferer(Inferer):
     than ``max_coverage`` of the image; there are more than ``max_boxes`` of them; or more than
     ``max_uncertain`` of the coarse image is undecided (probability between ``locate_threshold`` and 0.5).
     With no component at all the result is background everywhere and no native-resolution window runs.
+    Where at most ``max_lesions`` lesions are expected (one polyp per frame, say), only the components with the
+    largest probability mass (the sum of the coarse probability over the component) are kept, before boxes are
+    made and before the fallback rules apply to them: the rest are never segmented, so they cost no time and
+    leave no mark. This is a prior the caller brings: a second lesion less confident than the first is dropped.
 
     Given locations replace the coarse pass (user clicks, prior annotations, MONAI Label): pass
     ``points=[(y, x), ...]`` (one window centred on each) or ``boxes=[(y0, x0, y1, x1), ...]`` (start and
@@ -71,6 +75,7 @@ class LocateThenSegmentInferer(Inferer):
             so that the coarse pass favours recall; the native-resolution pass decides the mask).
         margin: pixels added on every side of a located box (native resolution).
         min_size: smallest component kept, in coarse pixels.
+        max_lesions: keep at most this many components, those with the largest probability mass (``None``: all).
         max_coverage, max_boxes, max_uncertain, min_windows: the fallback rules above.
         background_logit: logit written where no window ran (-10: probability 4.5e-5).
         sw_device, device: where the network runs, and where the output is assembled.
@@ -100,6 +105,7 @@ class LocateThenSegmentInferer(Inferer):
         device: torch.device | str | None = None,
         amp: bool = True,
         reparameterize: bool = True,
+        max_lesions: int | None = None,
     ) -> None:
         super().__init__()
         self.reparameterize = reparameterize
@@ -108,6 +114,8 @@ class LocateThenSegmentInferer(Inferer):
             raise ValueError(f"LocateThenSegmentInferer: overlap must be in [0, 1), got {overlap!r}.")
         if not 0.0 < locate_threshold < 1.0:
             raise ValueError(f"LocateThenSegmentInferer: locate_threshold must be in (0, 1), got {locate_threshold!r}.")
+        if max_lesions is not None and max_lesions < 1:
+            raise ValueError(f"LocateThenSegmentInferer: max_lesions must be >= 1 or None, got {max_lesions!r}.")
         if sw_batch_size < 1:
             raise ValueError(f"LocateThenSegmentInferer: sw_batch_size must be >= 1, got {sw_batch_size!r}.")
         self.roi_size = roi_size
@@ -118,6 +126,7 @@ class LocateThenSegmentInferer(Inferer):
         self.locate_threshold = locate_threshold
         self.margin = margin
         self.min_size = min_size
+        self.max_lesions = max_lesions
         self.max_coverage = max_coverage
         self.max_boxes = max_boxes
         self.max_uncertain = max_uncertain
@@ -177,10 +186,17 @@ class LocateThenSegmentInferer(Inferer):
             return None
         labels, n = ndimage.label(found, structure=ndimage.generate_binary_structure(dims, dims))
         sizes = ndimage.sum_labels(found, labels, index=range(1, n + 1)) if n else []
+        kept = [i for i in range(n) if sizes[i] >= self.min_size]
+        self.last_run["components"] = len(kept)
+        if self.max_lesions is not None and len(kept) > self.max_lesions:
+            mass = ndimage.sum_labels(probability, labels, index=range(1, n + 1))
+            kept = sorted(kept, key=lambda i: -mass[i])[: self.max_lesions]
         margin = ensure_tuple_rep(self.margin, dims)
         boxes: list[Box] = []
-        for index, sl in enumerate(ndimage.find_objects(labels)):
-            if sl is None or sizes[index] < self.min_size:
+        objects = ndimage.find_objects(labels)
+        for index in sorted(kept):
+            sl = objects[index]
+            if sl is None:
                 continue
             start = tuple(max(0, s.start * f - m) for s, f, m in zip(sl, factor, margin))
             stop = tuple(min(size, s.stop * f + m) for s, f, m, size in zip(sl, factor, margin, shape))

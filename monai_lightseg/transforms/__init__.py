@@ -22,6 +22,12 @@ from monai_lightseg.transforms.intensity.dictionary import (
 )
 from monai_lightseg.transforms.overlay.array import BlendMaskOverlay
 from monai_lightseg.transforms.overlay.dictionary import BlendMaskOverlayd, BlendMaskOverlayD, BlendMaskOverlayDict
+from monai_lightseg.transforms.sampling.array import lesion_free_window_starts
+from monai_lightseg.transforms.sampling.dictionary import (
+    RandLesionFreeWindowd,
+    RandLesionFreeWindowD,
+    RandLesionFreeWindowDict,
+)
 
 __all__ = [
     "AdaptiveHistogramEqualize",
@@ -36,10 +42,14 @@ __all__ = [
     "OrthonormalizeAffined",
     "OrthonormalizeAffineD",
     "OrthonormalizeAffineDict",
+    "RandLesionFreeWindowd",
+    "RandLesionFreeWindowD",
+    "RandLesionFreeWindowDict",
     "StableSpacing",
     "StableSpacingd",
     "StableSpacingD",
     "StableSpacingDict",
+    "lesion_free_window_starts",
     "stable_shape_offset",
     "tie_tolerant_round",
 ]

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from monai.bundle import run, verify_metadata, verify_net_in_out
+from monai.bundle import ConfigParser, run, verify_metadata, verify_net_in_out
 from PIL import Image
 
 from tests.bundles.conftest import (
@@ -91,6 +91,28 @@ def test_train_two_steps_then_resume(name: str, scratch_bundle) -> None:
     assert [p.name for p in (root / "models" / "checkpoints").glob("*checkpoint*.pt")] == ["checkpoint_epoch=3.pt"]
     best = json.loads((root / "models" / "model.best.json").read_text(encoding="utf-8"))
     assert best["metric"] == "val_mean_dice" and 0.0 <= best["value"] <= 1.0
+
+
+def test_lesion_free_windows_switch_on_from_the_command_line(scratch_bundle) -> None:
+    """``lesion_free_prob`` 1.0 swaps every sample frame (both have a polyp-free 128 px window at the training
+    scale) for such a window, reflect-padded to the ROI; training runs with it."""
+    root = scratch_bundle("polyp_endoscopy_feature_compression_net_segmentation")
+    config = str(root / "configs" / "train.json")
+    parser = ConfigParser()
+    parser.read_config(config)
+    assert parser["lesion_free_prob"] == 0.0  # off in the shipped recipe
+    parser.update({"bundle_root": str(root), "lesion_free_prob": 1.0, "cache_rate": 0})
+    dataset = parser.get_parsed_content("train#dataset")
+    for i in range(len(dataset)):
+        sample = dataset[i]
+        assert tuple(sample["image"].shape) == (3, 256, 256) and tuple(sample["label"].shape) == (1, 256, 256)
+        assert sample["label"].sum() == 0, dataset.data[i]["image"]
+    untouched = ConfigParser()
+    untouched.read_config(config)
+    untouched.update({"bundle_root": str(root), "cache_rate": 0})
+    assert all(untouched.get_parsed_content("train#dataset")[i]["label"].sum() > 0 for i in range(len(dataset)))
+    run(config_file=config, bundle_root=str(root), lesion_free_prob=1.0, **SHORT_TRAIN)
+    assert [r["iteration"] for r in read_rows(root / "models" / "training_log.csv")] == ["1", "2"]
 
 
 @pytest.mark.slow

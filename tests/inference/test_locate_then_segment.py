@@ -95,6 +95,29 @@ def test_a_lesion_the_coarse_pass_cuts_in_half_is_segmented_whole() -> None:
     assert not masks(no_margin(x, Bright()))[0][128, 110]
 
 
+def test_max_lesions_keeps_the_most_confident_components_and_skips_the_rest() -> None:
+    """Three lesions: a large bright one, a small bright one, a large faint one (probability 0.4 everywhere in
+    it: above the coarse threshold 0.3, below 0.5). ``max_lesions`` 1 segments only the large bright one, and
+    the network runs on fewer pixels; 2 keeps the two with the largest probability mass."""
+    shape = (512, 512)
+    big, small, faint = disc(shape, (100, 100), 30), disc(shape, (400, 400), 10), disc(shape, (100, 400), 28)
+    image = big.astype(np.float32) + small + 0.46 * faint  # logit 10 * (0.46 - 0.5) = -0.4: probability 0.40
+    x = torch.from_numpy(image)[None, None]
+    net_all, net_one = Bright(), Bright()
+    every = LocateThenSegmentInferer(ROI)
+    all_out = every(x, net_all)
+    assert every.last_run["components"] == 3 and every.last_run["boxes"] == 3
+    one = LocateThenSegmentInferer(ROI, max_lesions=1)
+    one_out = one(x, net_one)
+    assert one.last_run["components"] == 3 and one.last_run["boxes"] == 1
+    assert np.array_equal(masks(one_out)[0], big) and np.array_equal(masks(all_out)[0], big | small)
+    assert net_one.pixels < net_all.pixels
+    # mass in coarse pixels: big disc ~177 x 1.0, faint ~154 x 0.4 = 62, small ~20 x 1.0: the faint one is second
+    kept = LocateThenSegmentInferer(ROI, max_lesions=2).locate(x, Bright())
+    assert kept is not None and len(kept) == 2
+    assert not any(start[0] > 300 for start, _ in kept)  # the small one, at row 400, is the one dropped
+
+
 def test_an_image_without_lesion_is_fast_and_empty() -> None:
     x = torch.zeros(1, 1, 1024, 1024)
     net = Bright()
@@ -159,6 +182,8 @@ def test_given_points_and_boxes_replace_the_coarse_pass() -> None:
 
 
 def test_bad_arguments_are_named() -> None:
+    with pytest.raises(ValueError, match="max_lesions"):
+        LocateThenSegmentInferer(ROI, max_lesions=0)
     with pytest.raises(ValueError, match="overlap"):
         LocateThenSegmentInferer(ROI, overlap=1.0)
     with pytest.raises(ValueError, match="locate_threshold"):

@@ -1,0 +1,82 @@
+"""Two evaluations of polyp bundles on the same validation frames, paired per frame: Dice, precision (over the
+frames with a prediction, as the bundles report it) and recall per dataset, the paired Dice difference with a
+95 % t interval, and the same over CVC-ClinicDB's polyps (its video sequences as the samples).
+
+Each evaluation is the folder a bundle's ``evaluate.json`` wrote (``per_image.csv``), e.g. a bundle's
+``docs/validation`` and a retrained copy's ``eval``:
+
+    python benchmarks/bundle_compare.py \\
+        bundles/polyp_endoscopy_feature_compression_net_segmentation/docs/validation /path/to/copy/eval \\
+        --out benchmarks/results/some_comparison.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from federated_report import paired  # noqa: E402
+from polyp_per_sequence import paired_by_sequence  # noqa: E402
+
+DATASETS = ("kvasir_seg", "cvc_clinicdb")
+
+
+def per_frame(evaluation: Path) -> dict[str, dict[str, dict[str, float]]]:
+    """dataset -> metric -> {frame: value} from ``evaluation/per_image.csv`` (foreground class only)."""
+    path = evaluation / "per_image.csv"
+    if not path.is_file():
+        raise SystemExit(f"bundle_compare: {path} does not exist (run the bundle's evaluate.json first)")
+    out: dict[str, dict[str, dict[str, float]]] = {d: {"dice": {}, "precision": {}, "recall": {}} for d in DATASETS}
+    with path.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["dataset"] in out and row["class"] == "class_1":
+                for metric in ("dice", "precision", "recall"):
+                    out[row["dataset"]][metric][row["image"]] = float(row[metric])
+    return out
+
+
+def compare(baseline: Path, variant: Path) -> dict:
+    base, run = per_frame(baseline), per_frame(variant)
+    result = {"baseline": str(baseline), "variant": str(variant)}
+    for d in DATASETS:
+        result[d] = {
+            **{f"{m}": round(float(np.nanmean(list(run[d][m].values()))), 4) for m in ("dice", "precision", "recall")},
+            **{f"baseline_{m}": round(float(np.nanmean(list(base[d][m].values()))), 4)
+               for m in ("dice", "precision", "recall")},  # fmt: skip
+            "dice_minus_baseline": paired(run[d]["dice"], base[d]["dice"]),
+        }
+    result["cvc_clinicdb"]["dice_minus_baseline_by_polyp"] = paired_by_sequence(
+        run["cvc_clinicdb"]["dice"], base["cvc_clinicdb"]["dice"]
+    )
+    return result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("baseline", type=Path, help="folder with the baseline's per_image.csv")
+    ap.add_argument("variant", type=Path, help="folder with the variant's per_image.csv")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    result = compare(args.baseline, args.variant)
+    for d in DATASETS:
+        r = result[d]
+        diff = r["dice_minus_baseline"]
+        print(f"{d}: Dice {r['dice']:.3f} (baseline {r['baseline_dice']:.3f}), minus baseline {diff['mean']:+.3f} "
+              f"[{diff['ci95'][0]:+.3f}, {diff['ci95'][1]:+.3f}]; precision {r['precision']:.3f} "
+              f"({r['baseline_precision']:.3f}), recall {r['recall']:.3f} ({r['baseline_recall']:.3f})")  # fmt: skip
+    by_polyp = result["cvc_clinicdb"]["dice_minus_baseline_by_polyp"]
+    print(f"cvc_clinicdb by polyp: {json.dumps(by_polyp)}")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

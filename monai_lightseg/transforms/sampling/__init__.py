@@ -1,0 +1,1 @@
+"""Sampling for training: lesion-free windows of lesion-bearing frames."""
