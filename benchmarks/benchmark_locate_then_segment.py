@@ -18,7 +18,7 @@ own subprocess, so peak RSS belongs to that run alone (it includes the interpret
         --data ../shared/data --images 6 --sizes 1024 2048 4096 --threads 2 \\
         --out benchmarks/results/locate_then_segment_cpu.json
 
-``--max-lesions K`` tells the locate path to keep only its K most confident coarse components
+``--max-lesions K`` tells the locate path to keep only its K coarse components of largest probability mass
 (``LocateThenSegmentInferer(max_lesions=K)``) and, so that every path is judged alike, keeps the K largest
 connected components of every path's mask (MONAI's ``KeepLargestConnectedComponent``, inside the timed part).
 
@@ -233,11 +233,13 @@ def main() -> int:
     ap.add_argument("--margin", type=int, default=16)
     ap.add_argument("--frame-size", type=int, default=None, help="default: the bundle's frame_size, if any")
     ap.add_argument("--inferers", nargs="+", choices=INFERERS, default=list(INFERERS))
-    ap.add_argument("--max-lesions", type=int, default=None, help="keep the K most confident / largest lesions")
+    ap.add_argument("--max-lesions", type=int, default=None, help="K >= 1: keep K lesions (largest mass / area)")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--inferer", choices=INFERERS, help=argparse.SUPPRESS)  # one case, in a subprocess
     ap.add_argument("--size", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.max_lesions is not None and args.max_lesions < 1:
+        ap.error("--max-lesions must be >= 1 (leave it out to keep every lesion)")
     if args.inferer:
         print(json.dumps(run_case(args)))
         return 0

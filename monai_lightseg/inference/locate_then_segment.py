@@ -41,10 +41,12 @@ class LocateThenSegmentInferer(Inferer):
     than ``max_coverage`` of the image; there are more than ``max_boxes`` of them; or more than
     ``max_uncertain`` of the coarse image is undecided (probability between ``locate_threshold`` and 0.5).
     With no component at all the result is background everywhere and no native-resolution window runs.
-    Where at most ``max_lesions`` lesions are expected (one polyp per frame, say), only the components with the
-    largest probability mass (the sum of the coarse probability over the component) are kept, before boxes are
-    made and before the fallback rules apply to them: the rest are never segmented, so they cost no time and
-    leave no mark. This is a prior the caller brings: a second lesion less confident than the first is dropped.
+    Where at most ``max_lesions`` lesions are expected (one polyp per frame, say), the located path keeps only
+    the components with the largest probability mass (the coarse probability summed over the component, so a
+    large region outranks a small confident one): the rest are not segmented, cost no time and leave no mark.
+    More than ``max_boxes`` components still mean "fall back" (a coarse pass that finds that many cannot be
+    trusted to rank them). It is a prior the caller brings: a second, smaller or less confident lesion is
+    dropped. The full-sliding-window fallback and given locations are not filtered.
 
     Given locations replace the coarse pass (user clicks, prior annotations, MONAI Label): pass
     ``points=[(y, x), ...]`` (one window centred on each) or ``boxes=[(y0, x0, y1, x1), ...]`` (start and
@@ -75,7 +77,8 @@ class LocateThenSegmentInferer(Inferer):
             so that the coarse pass favours recall; the native-resolution pass decides the mask).
         margin: pixels added on every side of a located box (native resolution).
         min_size: smallest component kept, in coarse pixels.
-        max_lesions: keep at most this many components, those with the largest probability mass (``None``: all).
+        max_lesions: on the located path, keep at most this many components, those with the largest probability
+            mass (``None``: all).
         max_coverage, max_boxes, max_uncertain, min_windows: the fallback rules above.
         background_logit: logit written where no window ran (-10: probability 4.5e-5).
         sw_device, device: where the network runs, and where the output is assembled.
@@ -188,6 +191,9 @@ class LocateThenSegmentInferer(Inferer):
         sizes = ndimage.sum_labels(found, labels, index=range(1, n + 1)) if n else []
         kept = [i for i in range(n) if sizes[i] >= self.min_size]
         self.last_run["components"] = len(kept)
+        if self.max_lesions is not None and len(kept) > self.max_boxes:
+            self.last_run["fallback"] = f"{len(kept)} components > max_boxes {self.max_boxes}"
+            return None
         if self.max_lesions is not None and len(kept) > self.max_lesions:
             mass = ndimage.sum_labels(probability, labels, index=range(1, n + 1))
             kept = sorted(kept, key=lambda i: -mass[i])[: self.max_lesions]

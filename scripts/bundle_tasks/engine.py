@@ -177,8 +177,7 @@ class Task:
     #: short name (``make_bundles.py --task``) and the bundles' folder-name prefix
     name: str
     prefix: str
-    #: bundle folder name -> {"target", "args", "title", "seed"}, optionally "train_options" (top-level keys of
-    #: this bundle's train.json only, beside the task's ``train_options``)
+    #: bundle folder name -> {"target", "args", "title", "seed"}
     networks: dict[str, dict]
     spatial_dims: int
     in_channels: int
@@ -229,8 +228,7 @@ class Task:
         """Evaluation's and validation's preprocessing."""
         return self.load(["image", "label"]) + [{"_target_": "EnsureTyped", "keys": ["image", "label"]}]
 
-    def train_preprocessing(self, spec: dict) -> list[dict]:
-        """Training's preprocessing for the bundle ``spec`` (one entry of ``networks``)."""
+    def train_preprocessing(self) -> list[dict]:
         return self.load(["image", "label"]) + self.augmentation()
 
     def augmentation(self) -> list[dict]:
@@ -408,7 +406,6 @@ def train_config(task: Task, spec: dict) -> dict:
         "num_workers": task.recipe.get("num_workers", 2),
         "cache_rate": 1.0,
         **task.train_options,
-        **spec.get("train_options", {}),
         "network_def": task.network_def(spec),
         # channels-last layout: the same arithmetic, but oneDNN's depthwise-convolution backward is much faster in it
         # on CPU (a seed net's training step: 1.2-1.8x); the 3D bundles use torch.channels_last_3d
@@ -429,7 +426,7 @@ def train_config(task: Task, spec: dict) -> dict:
         },
         "train": {
             "datalist": task.datalist("training"),
-            "preprocessing": {"_target_": "Compose", "transforms": task.train_preprocessing(spec)},
+            "preprocessing": {"_target_": "Compose", "transforms": task.train_preprocessing()},
             "dataset": {
                 "_target_": "CacheDataset",
                 "data": "@train#datalist",

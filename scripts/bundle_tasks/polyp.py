@@ -147,7 +147,7 @@ class PolypTask(Task):
             + [{"_target_": "EnsureTyped", "keys": ["image", "label"]}]
         )
 
-    def train_preprocessing(self, spec: dict) -> list[dict]:
+    def train_preprocessing(self) -> list[dict]:
         """After the scale rule and before padding, ``RandLesionFreeWindowd``: a share ``@lesion_free_prob`` of the
         frames that have one is swapped for a polyp-free ``@lesion_free_window`` of the frame, reflect-padded to
         the ROI (the negative examples these datasets lack). Off (0.0) in the shipped recipe: see docs/results.md,

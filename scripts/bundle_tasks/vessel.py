@@ -129,7 +129,7 @@ class VesselTask(Task):
             + [{"_target_": "EnsureTyped", "keys": ["image", "label", "fov"]}]
         )
 
-    def train_preprocessing(self, spec: dict) -> list[dict]:
+    def train_preprocessing(self) -> list[dict]:
         return self.load(["image", "label"]) + fov_transforms() + fundus_input(keep_photo=False) + self.augmentation()
 
     def augmentation(self) -> list[dict]:

@@ -116,6 +116,9 @@ def test_max_lesions_keeps_the_most_confident_components_and_skips_the_rest() ->
     kept = LocateThenSegmentInferer(ROI, max_lesions=2).locate(x, Bright())
     assert kept is not None and len(kept) == 2
     assert not any(start[0] > 300 for start, _ in kept)  # the small one, at row 400, is the one dropped
+    # more components than max_boxes: the coarse pass is not trusted to rank them, the full sliding window runs
+    wary = LocateThenSegmentInferer(ROI, max_lesions=1, max_boxes=2)
+    assert np.array_equal(masks(wary(x, Bright()))[0], big | small) and wary.last_run["path"] == "full"
 
 
 def test_an_image_without_lesion_is_fast_and_empty() -> None:

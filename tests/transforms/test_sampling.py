@@ -57,14 +57,12 @@ def test_a_window_holds_no_lesion_is_cut_from_the_frame_and_padded_by_reflection
         out = transform(d)
         assert out["image"].shape == (3, 256, 256) and out["label"].shape == (1, 256, 256)
         assert out["label"].sum() == 0 and out["image"].max() < 5.0
-        centre = out["image"][:, 64:192, 64:192]  # the window itself: a part of the frame, unscaled
-        hits = [
-            (y, x)
-            for y in range(0, 256 - 128 + 1)
-            for x in range(0, 192 - 128 + 1)
-            if torch.equal(d["image"][:, y : y + 128, x : x + 128], centre.as_tensor())
-        ][:1]
-        assert hits, "the window is not a crop of the frame"
+        centre = out["image"][:, 64:192, 64:192].as_tensor()  # the window itself: a part of the frame, unscaled
+        frame = d["image"].as_tensor()
+        is_crop = any(
+            torch.equal(frame[:, y : y + 128, x : x + 128], centre) for y in range(256 - 127) for x in range(192 - 127)
+        )
+        assert is_crop, "the window is not a crop of the frame"
         assert torch.equal(out["image"][:, 63], out["image"][:, 65])  # reflection about row 64
 
 
@@ -85,12 +83,15 @@ def test_share_of_samples_replaced_follows_prob():
     assert 70 <= replaced <= 130  # binomial(400, 0.25): mean 100, sd 8.7
 
 
-def test_3d():
+def test_3d_and_metatensor_labels():
     label = torch.zeros(1, 16, 16, 16)
     label[0, :8, :8, :8] = 1
+    image = torch.rand(1, 16, 16, 16) + 2 * label  # the lesion is the only place above 1
     transform = RandLesionFreeWindowd(["image", "label"], "label", (8, 8, 8), (12, 12, 12), prob=1.0)
-    out = transform({"image": torch.rand(1, 16, 16, 16), "label": label})
-    assert out["image"].shape == (1, 12, 12, 12) and out["label"].sum() == 0
+    out = transform({"image": image, "label": label})
+    assert out["image"].shape == (1, 12, 12, 12) and out["label"].sum() == 0 and out["image"].max() < 1
+    starts = lesion_free_window_starts(MetaTensor(label), (8, 8, 8))
+    assert type(starts) is torch.Tensor and {tuple(s) for s in starts.tolist()} == brute_force_starts(label, (8,) * 3)
 
 
 def test_bad_arguments_and_missing_label_are_named():
@@ -98,5 +99,9 @@ def test_bad_arguments_and_missing_label_are_named():
         RandLesionFreeWindowd(["image", "label"], "label", (64, 64), (256, 256))
     with pytest.raises(ValueError, match="number of dimensions"):
         RandLesionFreeWindowd(["image", "label"], "label", (64, 64), (64, 64, 64))
+    with pytest.raises(ValueError, match="window must be >= 2"):
+        RandLesionFreeWindowd(["image", "label"], "label", (1, 4), (2, 4))
     with pytest.raises(KeyError, match="no label key 'label'"):
         RandLesionFreeWindowd(["image"], "label", (4, 4), (4, 4))({"image": torch.zeros(1, 4, 4)})
+    lenient = RandLesionFreeWindowd(["image"], "label", (4, 4), (4, 4), allow_missing_keys=True)
+    assert lenient({"image": torch.zeros(1, 4, 4)})["image"].shape == (1, 4, 4)

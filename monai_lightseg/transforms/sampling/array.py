@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from monai.data import MetaTensor
 
 __all__ = ["lesion_free_window_starts"]
 
@@ -21,8 +22,8 @@ def lesion_free_window_starts(label: torch.Tensor, window: Sequence[int]) -> tor
         window: one size per spatial dimension of ``label``.
 
     Returns:
-        (K, len(S)) int64, the start corner of each of the K lesion-free windows (K is 0 when none fits or the
-        window is larger than the label).
+        (K, len(S)) int64 on the label's device, the start corner of each of the K lesion-free windows (K is 0
+        when none fits or the window is larger than the label).
 
     Example::
 
@@ -40,12 +41,13 @@ def lesion_free_window_starts(label: torch.Tensor, window: Sequence[int]) -> tor
         raise ValueError(f"lesion_free_window_starts: window sizes must be >= 1, got {tuple(window)}.")
     if any(int(w) > s for w, s in zip(window, spatial)):
         return torch.zeros((0, len(spatial)), dtype=torch.int64)
-    counts = (torch.as_tensor(label) != 0).any(dim=0).to(torch.int64)
+    label = label.as_tensor() if isinstance(label, MetaTensor) else torch.as_tensor(label)
+    counts = (label != 0).any(dim=0).to(torch.int64)
     for axis, size in enumerate(window):
         total = torch.cumsum(counts, dim=axis)
         pad = list(counts.shape)
         pad[axis] = 1
-        total = torch.cat([torch.zeros(pad, dtype=torch.int64), total], dim=axis)
+        total = torch.cat([torch.zeros(pad, dtype=torch.int64, device=counts.device), total], dim=axis)
         # sum over [i, i + size) along this axis, for every i with the window inside the label
         counts = total.narrow(axis, int(size), total.shape[axis] - int(size)) - total.narrow(
             axis, 0, total.shape[axis] - int(size)

@@ -27,6 +27,9 @@ class RandLesionFreeWindowd(RandomizableTransform, MapTransform):
     like tissue, not like a small view in a black border. Put it after a resize to the training scale and before
     any padding of the frame, so that padding is not counted as lesion-free tissue.
 
+    Training only: it is not invertible (the crop and pad it applies are recorded on a ``MetaTensor``, but an
+    ``Invertd`` over it is not supported).
+
     Shapes: every key (C, *S), 2D or 3D; out (C, *spatial_size) when a window was cut, else unchanged.
 
     Args:
@@ -60,10 +63,10 @@ class RandLesionFreeWindowd(RandomizableTransform, MapTransform):
                 f"RandLesionFreeWindowd: window {tuple(window)} and spatial_size {tuple(spatial_size)} differ in "
                 "their number of dimensions."
             )
-        if any(not 0 < w <= s <= 2 * w for w, s in zip(window, spatial_size)):
+        if any(not 2 <= w <= s <= 2 * w for w, s in zip(window, spatial_size)):
             raise ValueError(
-                f"RandLesionFreeWindowd: each spatial_size must lie in [window, 2 * window] (reflection padding), "
-                f"got window {tuple(window)} and spatial_size {tuple(spatial_size)}."
+                f"RandLesionFreeWindowd: each window must be >= 2 and each spatial_size in [window, 2 * window] "
+                f"(reflection padding), got window {tuple(window)} and spatial_size {tuple(spatial_size)}."
             )
         self.label_key = label_key
         self.window = tuple(int(w) for w in window)
@@ -82,6 +85,8 @@ class RandLesionFreeWindowd(RandomizableTransform, MapTransform):
     def __call__(self, data: Mapping[Hashable, torch.Tensor]) -> dict[Hashable, torch.Tensor]:
         d = dict(data)
         if self.label_key not in d:
+            if self.allow_missing_keys:
+                return d
             raise KeyError(f"RandLesionFreeWindowd: the sample has no label key {self.label_key!r} (keys: {list(d)}).")
         self.randomize(d[self.label_key])
         if self._start is None:
