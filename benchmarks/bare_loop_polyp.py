@@ -101,12 +101,13 @@ def evaluate(net, images, masks, datasets, mode: str = "plain", names: list[str]
 
 def free_positions(masks, side: int):
     """Per frame (``masks`` (N, 1, H, W)), the flat top-left positions of ``side`` x ``side`` windows holding no
-    polyp pixel (indices into the (H - side + 1) x (W - side + 1) grid of positions)."""
-    import torch
-    import torch.nn.functional as F
+    polyp pixel (indices into the (H - side + 1) x (W - side + 1) grid of positions, in row-major order), from
+    the package's :func:`~monai_lightseg.transforms.lesion_free_window_starts`."""
+    from monai_lightseg.transforms import lesion_free_window_starts
 
-    window_sum = F.avg_pool2d(masks, side, stride=1)  # (N, 1, H - side + 1, W - side + 1)
-    return [torch.nonzero(m.flatten() == 0).flatten() for m in window_sum]
+    width = masks.shape[-1] - side + 1
+    starts = [lesion_free_window_starts(m, (side, side)) for m in masks]
+    return [s[:, 0] * width + s[:, 1] for s in starts]
 
 
 def crop_batch(x, y, idx, side: int, pos_fraction: float, free: list, generator):

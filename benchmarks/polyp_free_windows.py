@@ -31,17 +31,15 @@ REPO = Path(__file__).resolve().parent.parent
 DATASETS = ("kvasir_seg", "cvc_clinicdb")
 
 
-def windows(data: Path, bundle: Path, frame_size: int, side: int, seed: int = 0):
-    """Yield (dataset, frame name, window (1, 3, side, side) float in [0, 1]) for each validation frame of the
-    bundle's split that has a polyp-free ``side`` window at the scale rule's size."""
+def validation_frames(data: Path, bundle: Path, frame_size: int) -> list[tuple]:
+    """(dataset, frame name, RGB float (H, W, 3) in [0, 1], polyp mask bool (H, W)) of each validation frame of the
+    bundle's committed split, resized by the scale rule (longer side ``frame_size``); read once, used by both
+    measures."""
     import numpy as np
-    import torch
     from PIL import Image
 
-    from monai_lightseg.transforms.sampling.array import lesion_free_window_starts
-
     split = json.loads((bundle / "configs" / "datalist.json").read_text(encoding="utf-8"))["validation"]
-    rng = np.random.default_rng(seed)
+    frames = []
     for item in split:
         try:
             image = Image.open(data / item["image"]).convert("RGB")
@@ -50,39 +48,45 @@ def windows(data: Path, bundle: Path, frame_size: int, side: int, seed: int = 0)
             raise SystemExit(f"polyp_free_windows: cannot read {item['image']} / {item['label']} under {data}: {err}")
         scale = frame_size / max(image.size)
         size = (round(image.width * scale), round(image.height * scale))
-        image, label = image.resize(size, Image.BILINEAR), label.resize(size, Image.NEAREST)
-        mask = torch.from_numpy(np.asarray(label) > 127)[None]
-        starts = lesion_free_window_starts(mask, (side, side))
+        pixels = np.asarray(image.resize(size, Image.BILINEAR), dtype=np.float32) / 255.0
+        polyp = np.asarray(label.resize(size, Image.NEAREST)) > 127
+        dataset = next((d for d in DATASETS if item["image"].startswith(d)), "other")
+        frames.append((dataset, Path(item["image"]).stem, pixels, polyp))
+    return frames
+
+
+def windows(frames: list, side: int, seed: int = 0):
+    """Yield (dataset, frame name, window (1, 3, side, side)) for each of ``frames`` that has a polyp-free
+    ``side`` window (one drawn per frame with a seeded generator)."""
+    import numpy as np
+    import torch
+
+    from monai_lightseg.transforms import lesion_free_window_starts
+
+    rng = np.random.default_rng(seed)
+    for dataset, name, pixels, polyp in frames:
+        starts = lesion_free_window_starts(torch.from_numpy(polyp)[None], (side, side))
         if not len(starts):
             continue
         top, left = starts[int(rng.integers(len(starts)))].tolist()
-        pixels = np.asarray(image, dtype=np.float32)[top : top + side, left : left + side] / 255.0
-        dataset = next((d for d in DATASETS if item["image"].startswith(d)), "other")
-        yield dataset, Path(item["image"]).stem, torch.from_numpy(pixels).permute(2, 0, 1)[None].contiguous()
+        window = pixels[top : top + side, left : left + side]
+        yield dataset, name, torch.from_numpy(window).permute(2, 0, 1)[None].contiguous()
 
 
-def mosaics(data: Path, bundle: Path, frame_size: int, count: int, seed: int = 0):
+def mosaics(frames: list, frame_size: int, count: int, seed: int = 0):
     """Yield (dataset, index, view (1, 3, frame_size, frame_size)) for ``count`` mosaics per dataset of 64 x 64
-    polyp-free tiles of that dataset's validation frames (resized by the scale rule; seeded picks)."""
+    polyp-free tiles (stride 32) of that dataset's ``frames`` (seeded picks)."""
     import numpy as np
     import torch
-    from PIL import Image
 
-    split = json.loads((bundle / "configs" / "datalist.json").read_text(encoding="utf-8"))["validation"]
     rng = np.random.default_rng(seed)
     for dataset in DATASETS:
         tiles = []
-        for item in (i for i in split if i["image"].startswith(dataset)):
-            image = Image.open(data / item["image"]).convert("RGB")
-            label = Image.open(data / item["label"]).convert("L")
-            scale = frame_size / max(image.size)
-            size = (round(image.width * scale), round(image.height * scale))
-            frame = np.asarray(image.resize(size, Image.BILINEAR), dtype=np.float32) / 255.0
-            polyp = np.asarray(label.resize(size, Image.NEAREST)) > 127
-            for y in range(0, frame.shape[0] - 63, 32):
-                for x in range(0, frame.shape[1] - 63, 32):
+        for _, _, pixels, polyp in (f for f in frames if f[0] == dataset):
+            for y in range(0, pixels.shape[0] - 63, 32):
+                for x in range(0, pixels.shape[1] - 63, 32):
                     if not polyp[y : y + 64, x : x + 64].any():
-                        tiles.append(frame[y : y + 64, x : x + 64])
+                        tiles.append(pixels[y : y + 64, x : x + 64])
         per_side = -(-frame_size // 64)
         for k in range(count):
             picks = rng.integers(0, len(tiles), per_side**2)
@@ -120,8 +124,8 @@ def measure(bundle: Path, data: Path, side: int, n_mosaics: int, threads: int) -
     frame_size, min_area = int(parser["frame_size"]), int(parser.get("min_polyp_area", 0))
     drop = RemoveSmallObjects(min_size=min_area, connectivity=2)
     out = {}
-    for kind, views in (("windows", windows(data, bundle, frame_size, side)),
-                        ("mosaics", mosaics(data, bundle, frame_size, n_mosaics))):  # fmt: skip
+    frames = validation_frames(data, bundle, frame_size)
+    for kind, views in (("windows", windows(frames, side)), ("mosaics", mosaics(frames, frame_size, n_mosaics))):
         per: dict[str, list[tuple[bool, float]]] = {}
         with torch.no_grad():
             for dataset, _, view in views:

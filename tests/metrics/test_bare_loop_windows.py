@@ -93,3 +93,28 @@ def test_ablation_compare_pairs_frames_and_polyps(tmp_path) -> None:
     assert row["minus_baseline"]["kvasir_seg"]["mean"] == pytest.approx(0.1)
     assert row["minus_baseline"]["cvc_clinicdb"]["mean"] == pytest.approx(0.075)
     assert row["minus_baseline_by_polyp"]["per_sequence"] == {"1": pytest.approx(0.1), "6": pytest.approx(0.05)}
+
+
+def test_bundle_compare_pairs_two_evaluations(tmp_path) -> None:
+    """benchmarks/bundle_compare.py on two per_image.csv files: per-dataset means (precision over the frames with
+    a prediction), the paired Dice difference, and the per-polyp one on CVC-ClinicDB."""
+    from bundle_compare import compare
+
+    frames = [("kvasir_seg/images/a.jpg", "kvasir_seg"), ("kvasir_seg/images/b.jpg", "kvasir_seg"),
+              ("cvc_clinicdb/images/1.png", "cvc_clinicdb"),
+              ("cvc_clinicdb/images/104.png", "cvc_clinicdb")]  # fmt: skip
+    for name, dice, precision in (("base", [0.5, 0.7, 0.2, 0.6], ["0.5", "nan", "0.4", "0.6"]),
+                                  ("run", [0.6, 0.9, 0.4, 0.6], ["0.7", "0.9", "0.5", "0.6"])):  # fmt: skip
+        folder = tmp_path / name
+        folder.mkdir()
+        rows = ["image,dataset,class,dice,iou,precision,recall,specificity,accuracy,f1"]
+        rows += [f"{f},{d},class_1,{v},0,{p},0.5,1,1,{v}" for (f, d), v, p in zip(frames, dice, precision)]
+        (folder / "per_image.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = compare(tmp_path / "base", tmp_path / "run")
+    assert result["kvasir_seg"]["dice_minus_baseline"]["mean"] == pytest.approx(0.15)
+    assert result["kvasir_seg"]["baseline_precision"] == pytest.approx(0.5)  # the nan frame left out
+    assert result["cvc_clinicdb"]["dice"] == pytest.approx(0.5)
+    by_polyp = result["cvc_clinicdb"]["dice_minus_baseline_by_polyp"]["per_sequence"]
+    assert by_polyp == {"1": pytest.approx(0.2), "6": pytest.approx(0.0)}
+    with pytest.raises(SystemExit, match="per_image.csv does not exist"):
+        compare(tmp_path / "base", tmp_path / "missing")
