@@ -56,7 +56,9 @@ class BundleSegmenter:
             eager.
         flip_tta: True or False overrides the bundle's ``flip_tta`` setting (default: absent = False): the mean logit
             over the image and its flips along the bundle's ``flip_tta_axes`` (every spatial axis when absent),
-            :class:`~monai_lightseg.inference.FlipAveragingInferer`.
+            :class:`~monai_lightseg.inference.FlipAveragingInferer`. The inferer is the bundle's ``tta_inferer``
+            when its config defines one (every shipped bundle does), so an edit there applies here as in
+            ``python -m monai.bundle run``.
     """
 
     def __init__(
@@ -79,6 +81,8 @@ class BundleSegmenter:
         parser["bundle_root"] = str(self.bundle_dir)
         if device is not None:
             parser["device"] = f"$torch.device({device!r})"
+        if flip_tta is not None:  # every override before the first parse: setting an item resets parsed objects
+            parser["flip_tta"] = as_bool(flip_tta, "flip_tta")
         self.device = parser.get_parsed_content("device")
         self.amp = bool(parser.get_parsed_content("amp")) and self.device.type == "cuda"
         self.network = parser.get_parsed_content("network")
@@ -90,14 +94,17 @@ class BundleSegmenter:
         if reparameterize or self.runtime != "eager":  # every runtime but eager PyTorch runs the folded network
             self.network = deploy(self.network, self.runtime)
         self.preprocessing = parser.get_parsed_content("preprocessing")
-        # the bundle's inferer, averaged over flipped copies when the bundle's "flip_tta" (or ``flip_tta``) says so
-        if flip_tta is None:
-            flip_tta = parser.get_parsed_content("flip_tta", default=False)
-        self.inferer = FlipAveragingInferer(
-            parser.get_parsed_content("inferer"),
-            spatial_axes=parser.get_parsed_content("flip_tta_axes", default=None),
-            enabled=flip_tta,
-        )
+        # the bundle's own "tta_inferer" (the inferer, averaged over flipped copies when the bundle's "flip_tta", or
+        # ``flip_tta``, says so), so that a user's change to it in the config reaches this path too; a bundle
+        # without one gets the same wrapper built here
+        if "tta_inferer" in parser:
+            self.inferer = parser.get_parsed_content("tta_inferer")
+        else:
+            self.inferer = FlipAveragingInferer(
+                parser.get_parsed_content("inferer"),
+                spatial_axes=parser.get_parsed_content("flip_tta_axes", default=None),
+                enabled=parser.get_parsed_content("flip_tta", default=False),
+            )
         post = parser.get_parsed_content("postprocessing")
         kept = [t for t in post.transforms if not isinstance(t, _OUTPUTS)]
         self.postprocessing = Compose(kept)

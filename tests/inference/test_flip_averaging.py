@@ -112,6 +112,27 @@ def test_bundle_flip_tta_switch_reaches_the_segmenter_and_keeps_the_masks_close(
         assert np.count_nonzero(a != b) <= 0.05 * a.size, sample.name
 
 
+def test_segmenter_uses_the_bundles_own_tta_inferer(tmp_path) -> None:
+    """A user's edit of ``tta_inferer`` in inference.json reaches BundleSegmenter (it used to rebuild the wrapper
+    from ``inferer`` and ignore the edit); ``flip_tta`` still switches it."""
+    import json
+
+    root = copy_bundle("polyp_endoscopy_feature_compression_net_segmentation", tmp_path)
+    ensure_weights(root)
+    config_path = root / "configs" / "inference.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["tta_inferer"]["spatial_axes"] = [1]  # left-right flips only
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    for flip_tta, expected in ((None, False), (True, True), ("false", False)):
+        segmenter = BundleSegmenter(root, device="cpu", flip_tta=flip_tta)
+        assert isinstance(segmenter.inferer, FlipAveragingInferer)
+        assert segmenter.inferer.spatial_axes == (1,)
+        assert segmenter.inferer.enabled is expected
+    config["tta_inferer"] = "@inferer"  # no averaging wrapper at all
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    assert not isinstance(BundleSegmenter(root, device="cpu").inferer, FlipAveragingInferer)
+
+
 def test_segment_command_passes_flip_tta_to_the_batch(monkeypatch, tmp_path) -> None:
     import monai_lightseg.batch as batch
     from monai_lightseg.cli import main
