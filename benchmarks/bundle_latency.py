@@ -1,0 +1,61 @@
+"""CPU time per frame of several bundle folders (shipped bundles or retrained copies), interleaved in one process.
+
+Each round times every bundle once with the report's own measure (``scripts/bundle_tasks/report.py``,
+``cpu_ms_per_image``: the bundle's inferer and network deployed as its inference.json says, median of 10 runs after
+2 warm-ups, 2 threads); rounds alternate so that a change in machine load hits every bundle alike. Prints and
+writes the best round per bundle and its ratio to the first bundle:
+
+    python benchmarks/bundle_latency.py --bundle bundles/polyp_endoscopy_unet_segmentation \\
+        --bundle /path/to/retrained/copy --shape 1 3 256 256 --rounds 3 --out benchmarks/results/some_latency.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+from bundle_tasks.report import cpu_ms_per_image  # noqa: E402
+
+
+def measure(bundles: list[Path], shape: tuple[int, ...], rounds: int) -> dict:
+    """bundle path -> every round's ms, best round's ms and ratio to the first bundle's best."""
+    times: dict[str, list[float]] = {str(b): [] for b in bundles}
+    for _ in range(rounds):
+        for bundle in bundles:
+            times[str(bundle)].append(cpu_ms_per_image(bundle, shape))
+    first = min(times[str(bundles[0])])
+    return {
+        name: {"ms_per_round": runs, "best_ms": min(runs), "ratio_to_first": min(runs) / first}
+        for name, runs in times.items()
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bundle", type=Path, action="append", required=True, help="bundle folder; repeat, first = 1.0")
+    ap.add_argument("--shape", type=int, nargs="+", default=[1, 3, 256, 256], help="input shape (N, C, *spatial)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args(argv)
+    for bundle in args.bundle:
+        if not (bundle / "configs" / "inference.json").is_file():
+            ap.error(f"{bundle}: no configs/inference.json (not a bundle folder)")
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
+    result = measure(args.bundle, tuple(args.shape), args.rounds)
+    for name, row in result.items():
+        print(f"{name}: {row['best_ms']:.1f} ms ({row['ratio_to_first']:.2f}x the first)")
+    if args.out:
+        record = {"shape": args.shape, "rounds": args.rounds, "machine": platform.processor() or platform.machine()}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({**record, "bundles": result}, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,30 @@
+"""benchmarks/bundle_latency.py: interleaved CPU timing of bundle folders, ratios to the first."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from bundle_latency import main, measure  # noqa: E402
+
+FCN = REPO / "bundles" / "polyp_endoscopy_feature_compression_net_segmentation"
+LIGHT = REPO / "bundles" / "polyp_endoscopy_light_u2net_segmentation"
+
+
+def test_every_round_times_every_bundle_and_ratios_are_to_the_first() -> None:
+    result = measure([FCN, LIGHT], (1, 3, 64, 64), rounds=2)
+    assert list(result) == [str(FCN), str(LIGHT)]
+    for row in result.values():
+        assert len(row["ms_per_round"]) == 2 and all(ms > 0 for ms in row["ms_per_round"])
+        assert row["best_ms"] == min(row["ms_per_round"])
+    assert result[str(FCN)]["ratio_to_first"] == 1.0
+    light, fcn = result[str(LIGHT)], result[str(FCN)]
+    assert light["ratio_to_first"] == pytest.approx(light["best_ms"] / fcn["best_ms"])
+
+
+def test_a_folder_that_is_not_a_bundle_is_refused_by_name(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--bundle", str(tmp_path)])
+    assert f"{tmp_path}: no configs/inference.json" in capsys.readouterr().err
