@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 from bundle_tasks.report import cpu_ms_per_image  # noqa: E402
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from benchmark_networks import _cpu_name  # noqa: E402
 
 
 def measure(bundles: list[Path], shape: tuple[int, ...], rounds: int) -> dict:
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, row in result.items():
         print(f"{name}: {row['best_ms']:.1f} ms ({row['ratio_to_first']:.2f}x the first)")
     if args.out:
-        record = {"shape": args.shape, "rounds": args.rounds, "machine": platform.processor() or platform.machine()}
+        record = {"shape": args.shape, "rounds": args.rounds, "machine": _cpu_name()}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({**record, "bundles": result}, indent=2) + "\n", encoding="utf-8")
     return 0
