@@ -3,7 +3,8 @@
 Each round times every bundle once with the report's own measure (``scripts/bundle_tasks/report.py``,
 ``cpu_ms_per_image``: the bundle's inferer and network deployed as its inference.json says, median of 10 runs after
 2 warm-ups, 2 threads); rounds alternate so that a change in machine load hits every bundle alike. Prints and
-writes the best round per bundle and its ratio to the first bundle:
+writes, per bundle, its time over the first bundle's in each round (median and range: the figure to quote) and
+its best round:
 
     python benchmarks/bundle_latency.py --bundle bundles/polyp_endoscopy_unet_segmentation \\
         --bundle /path/to/retrained/copy --shape 1 3 256 256 --rounds 3 --out benchmarks/results/some_latency.json
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -25,16 +27,24 @@ from benchmark_networks import _cpu_name  # noqa: E402
 
 
 def measure(bundles: list[Path], shape: tuple[int, ...], rounds: int) -> dict:
-    """bundle path -> every round's ms, best round's ms and ratio to the first bundle's best."""
+    """bundle path -> every round's ms, its ratio to the first bundle's time in the same round (the interleaved
+    comparison: both timed under the same load), the median and range of those ratios, and the best round's ms."""
     times: dict[str, list[float]] = {str(b): [] for b in bundles}
     for _ in range(rounds):
         for bundle in bundles:
             times[str(bundle)].append(cpu_ms_per_image(bundle, shape))
-    first = min(times[str(bundles[0])])
-    return {
-        name: {"ms_per_round": runs, "best_ms": min(runs), "ratio_to_first": min(runs) / first}
-        for name, runs in times.items()
-    }
+    first = times[str(bundles[0])]
+    result = {}
+    for name, runs in times.items():
+        ratios = [t / f for t, f in zip(runs, first)]
+        result[name] = {
+            "ms_per_round": runs,
+            "ratio_per_round": ratios,
+            "ratio_median": statistics.median(ratios),
+            "ratio_range": [min(ratios), max(ratios)],
+            "best_ms": min(runs),
+        }
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,11 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     for bundle in args.bundle:
         if not (bundle / "configs" / "inference.json").is_file():
             ap.error(f"{bundle}: no configs/inference.json (not a bundle folder)")
+    if len(set(map(str, args.bundle))) < len(args.bundle):
+        ap.error("each --bundle once (a repeated folder would merge into one row)")
     if args.rounds < 1:
         ap.error("--rounds must be at least 1")
     result = measure(args.bundle, tuple(args.shape), args.rounds)
     for name, row in result.items():
-        print(f"{name}: {row['best_ms']:.1f} ms ({row['ratio_to_first']:.2f}x the first)")
+        low, high = row["ratio_range"]
+        ratio = f"{row['ratio_median']:.2f}x the first (rounds {low:.2f}-{high:.2f})"
+        print(f"{name}: best {row['best_ms']:.1f} ms; {ratio}")
     if args.out:
         record = {"shape": args.shape, "rounds": args.rounds, "machine": _cpu_name()}
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ def stride_dice(mask: np.ndarray, stride: int) -> float:
     t = torch.as_tensor(mask, dtype=torch.float32)[None, None]
     back = F.interpolate(F.avg_pool2d(t, stride, ceil_mode=True), size=mask.shape, mode="bilinear") > 0.5
     back = back[0, 0].numpy()
-    return float(2 * (back & mask).sum() / (back.sum() + mask.sum()))
+    return float(2 * (back & mask).sum() / max(1, back.sum() + mask.sum()))  # an empty mask scores 0, not nan
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,13 +43,18 @@ def build(bundles: list[Path], out: Path) -> None:
     """Write the ensemble bundle folder ``out`` from the trained bundle folders ``bundles`` (first = template)."""
     if out.exists():
         raise SystemExit(f"seed_ensemble: {out} exists; choose a new folder (nothing is overwritten)")
-    defs, weights = [], {}
+    defs, weights, rest = [], {}, None
     for i, bundle in enumerate(bundles):
         config, model = bundle / "configs" / "inference.json", bundle / "models" / "model.pt"
         for path in (config, model):
             if not path.is_file():
                 raise SystemExit(f"seed_ensemble: {path} does not exist (not a trained bundle)")
-        defs.append(json.loads(config.read_text(encoding="utf-8"))["network_def"])
+        settings = json.loads(config.read_text(encoding="utf-8"))
+        defs.append(settings.pop("network_def"))
+        rest = settings if rest is None else rest
+        differ = sorted(k for k in set(rest) | set(settings) if rest.get(k) != settings.get(k))
+        if differ:  # only the first member's configs are used: every member must be run the same way
+            raise SystemExit(f"seed_ensemble: {config} differs from {bundles[0]}'s inference.json in {differ}")
         for key, value in torch.load(model, map_location="cpu", weights_only=True).items():
             weights[f"members.{i}.{key}"] = value
     shutil.copytree(bundles[0] / "configs", out / "configs")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,14 @@ class BundleSegmenter:
         # without one gets the same wrapper built here
         if "tta_inferer" in parser:
             self.inferer = parser.get_parsed_content("tta_inferer")
+            asked = None if flip_tta is None else as_bool(flip_tta, "flip_tta")
+            honoured = isinstance(self.inferer, FlipAveragingInferer) and self.inferer.enabled is asked
+            if asked is not None and not honoured:
+                warnings.warn(
+                    f"{config}: flip_tta={asked} was asked for, but this bundle's tta_inferer does not follow "
+                    '"flip_tta" (it was edited); its own setting is used.',
+                    stacklevel=2,
+                )
         else:
             self.inferer = FlipAveragingInferer(
                 parser.get_parsed_content("inferer"),

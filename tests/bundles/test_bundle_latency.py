@@ -19,12 +19,18 @@ def test_every_round_times_every_bundle_and_ratios_are_to_the_first() -> None:
     for row in result.values():
         assert len(row["ms_per_round"]) == 2 and all(ms > 0 for ms in row["ms_per_round"])
         assert row["best_ms"] == min(row["ms_per_round"])
-    assert result[str(FCN)]["ratio_to_first"] == 1.0
-    light, fcn = result[str(LIGHT)], result[str(FCN)]
-    assert light["ratio_to_first"] == pytest.approx(light["best_ms"] / fcn["best_ms"])
+    fcn, light = result[str(FCN)], result[str(LIGHT)]
+    assert fcn["ratio_per_round"] == [1.0, 1.0] and fcn["ratio_median"] == 1.0
+    expected = [a / b for a, b in zip(light["ms_per_round"], fcn["ms_per_round"])]  # round by round
+    assert light["ratio_per_round"] == pytest.approx(expected)
+    assert light["ratio_median"] == pytest.approx(sum(expected) / 2)
+    assert light["ratio_range"] == pytest.approx([min(expected), max(expected)])
 
 
 def test_a_folder_that_is_not_a_bundle_is_refused_by_name(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--bundle", str(tmp_path)])
     assert f"{tmp_path}: no configs/inference.json" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--bundle", str(FCN), "--bundle", str(FCN)])
+    assert "each --bundle once" in capsys.readouterr().err

@@ -1,5 +1,7 @@
 """benchmarks/seed_ensemble.py: an ensemble bundle folder whose network is the mean logit of its members."""
 
+import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -45,5 +47,14 @@ def test_nothing_is_overwritten_and_a_folder_without_weights_is_refused(tmp_path
     (tmp_path / "untrained" / "configs" / "inference.json").write_text("{}", encoding="utf-8")
     with pytest.raises(SystemExit, match="model.pt does not exist"):
         build([tmp_path / "untrained"], tmp_path / "other")
+    other = tmp_path / "other_settings"
+    shutil.copytree(FCN / "configs", other / "configs")
+    (other / "models").mkdir()
+    shutil.copy(FCN / "models" / "model.pt", other / "models" / "model.pt")
+    config = json.loads((other / "configs" / "inference.json").read_text(encoding="utf-8"))
+    config["frame_size"] = 512
+    (other / "configs" / "inference.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"differs from .* in \['frame_size'\]"):
+        build([FCN, other], tmp_path / "third")
     with pytest.raises(ValueError, match="at least one member"):
         MeanLogitEnsemble([])

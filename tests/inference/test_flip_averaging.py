@@ -128,9 +128,28 @@ def test_segmenter_uses_the_bundles_own_tta_inferer(tmp_path) -> None:
         assert isinstance(segmenter.inferer, FlipAveragingInferer)
         assert segmenter.inferer.spatial_axes == (1,)
         assert segmenter.inferer.enabled is expected
-    config["tta_inferer"] = "@inferer"  # no averaging wrapper at all
+    config["tta_inferer"] = "@inferer"  # no averaging wrapper at all: an explicit flip_tta cannot reach it
     config_path.write_text(json.dumps(config), encoding="utf-8")
     assert not isinstance(BundleSegmenter(root, device="cpu").inferer, FlipAveragingInferer)
+    with pytest.warns(UserWarning, match="flip_tta=True was asked for, but this bundle's tta_inferer"):
+        BundleSegmenter(root, device="cpu", flip_tta=True)
+    del config["tta_inferer"]  # a bundle without one: the wrapper is built from inferer and flip_tta
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    segmenter = BundleSegmenter(root, device="cpu", flip_tta=True)
+    assert isinstance(segmenter.inferer, FlipAveragingInferer) and segmenter.inferer.enabled is True
+    assert segmenter.inferer.spatial_axes == (0, 1)
+
+
+def test_overrides_leave_the_bundles_invertd_inverting_the_segmenters_own_preprocessing(tmp_path) -> None:
+    """Setting a ConfigParser item after parsing resets parsed objects; the overrides must come first, or the
+    bundle's Invertd would hold a second preprocessing and fail on the first image (bug fixed with bb1e98b)."""
+    from monai.transforms import Invertd
+
+    root = copy_bundle("polyp_endoscopy_feature_compression_net_segmentation", tmp_path)
+    ensure_weights(root)
+    segmenter = BundleSegmenter(root, device="cpu", flip_tta=False)
+    inverts = [t for t in segmenter.postprocessing.transforms if isinstance(t, Invertd)]
+    assert inverts and all(t.transform is segmenter.preprocessing for t in inverts)
 
 
 def test_segment_command_passes_flip_tta_to_the_batch(monkeypatch, tmp_path) -> None:
