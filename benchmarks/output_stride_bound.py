@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,10 @@ import torch
 import torch.nn.functional as F
 
 REPO = Path(__file__).resolve().parent.parent
-SPLIT = REPO / "bundles" / "polyp_endoscopy_feature_compression_net_segmentation" / "configs" / "datalist.json"
+BUNDLE = REPO / "bundles" / "polyp_endoscopy_feature_compression_net_segmentation"  # its committed split
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from polyp_free_windows import validation_frames  # noqa: E402
 
 
 def stride_dice(mask: np.ndarray, stride: int) -> float:
@@ -29,8 +33,6 @@ def stride_dice(mask: np.ndarray, stride: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from PIL import Image
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--strides", type=int, nargs="+", default=[2, 4, 8])
@@ -38,14 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
     masks: dict[str, list[np.ndarray]] = {"kvasir_seg": [], "cvc_clinicdb": []}
-    for item in json.loads(SPLIT.read_text(encoding="utf-8"))["validation"]:
-        path = args.data / item["label"]
-        if not path.is_file():
-            raise SystemExit(f"output_stride_bound: {path} does not exist (--data is the shared data folder)")
-        label = Image.open(path).convert("L")
-        scale = args.frame_size / max(label.size)
-        label = label.resize((round(label.width * scale), round(label.height * scale)), Image.NEAREST)
-        masks["kvasir_seg" if item["label"].startswith("kvasir") else "cvc_clinicdb"].append(np.asarray(label) > 127)
+    for dataset, _, _, polyp in validation_frames(args.data, BUNDLE, args.frame_size):  # the scale rule's masks
+        masks[dataset].append(polyp)
     result = {
         str(s): {d: round(float(np.mean([stride_dice(m, s) for m in ms])), 4) for d, ms in masks.items()}
         for s in args.strides

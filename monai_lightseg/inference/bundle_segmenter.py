@@ -82,8 +82,9 @@ class BundleSegmenter:
         parser["bundle_root"] = str(self.bundle_dir)
         if device is not None:
             parser["device"] = f"$torch.device({device!r})"
-        if flip_tta is not None:  # every override before the first parse: setting an item resets parsed objects
-            parser["flip_tta"] = as_bool(flip_tta, "flip_tta")
+        asked = None if flip_tta is None else as_bool(flip_tta, "flip_tta")
+        if asked is not None:  # every override before the first parse: setting an item resets parsed objects
+            parser["flip_tta"] = asked
         self.device = parser.get_parsed_content("device")
         self.amp = bool(parser.get_parsed_content("amp")) and self.device.type == "cuda"
         self.network = parser.get_parsed_content("network")
@@ -100,7 +101,6 @@ class BundleSegmenter:
         # without one gets the same wrapper built here
         if "tta_inferer" in parser:
             self.inferer = parser.get_parsed_content("tta_inferer")
-            asked = None if flip_tta is None else as_bool(flip_tta, "flip_tta")
             honoured = isinstance(self.inferer, FlipAveragingInferer) and self.inferer.enabled is asked
             if asked is not None and not honoured:
                 warnings.warn(
