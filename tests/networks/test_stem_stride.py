@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import pytest
@@ -69,11 +68,13 @@ def test_the_fast_variant_is_much_faster_than_base(name: str) -> None:
         times: dict[str, list[float]] = {"fast": [], "base": []}
         with torch.no_grad():
             fast(x), base(x)
-            for _ in range(5):
+            for _ in range(9):
                 for key, net in (("fast", fast), ("base", base)):
                     start = time.perf_counter()
                     net(x)
                     times[key].append(time.perf_counter() - start)
     finally:
         torch.set_num_threads(threads)
-    assert statistics.median(times["fast"]) < 0.6 * statistics.median(times["base"])
+    # the fastest call of each: a load spike only ever adds time, and 8 vs 12 ms medians under pytest -n auto on
+    # 2 busy cores once failed this bound while the quiet ratio is 0.1-0.25
+    assert min(times["fast"]) < 0.6 * min(times["base"])
