@@ -10,6 +10,9 @@ against the hippocampus UNet. Medians of ``--repeats`` calls after two warm-up c
 Usage::
 
     python benchmarks/ablate_fast_settings.py --out benchmarks/results/ablate_fast_settings_cpu.json
+    python benchmarks/ablate_fast_settings.py --cases 2d_width --out benchmarks/results/fast_widths_cpu.json
+
+The ``2d_width`` case (issue 17) times the three ``fast`` settings at 1, 1.5 and 2 times their widths.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from roster import BASELINE, CASES, network_def  # noqa: E402
+from roster import BASELINE, CASES, network_def, widened  # noqa: E402
 
 #: case -> [(label, network, architecture overrides)]; "base" rows are the bundles' current settings
 CANDIDATES = {
@@ -51,8 +54,25 @@ CANDIDATES = {
         ("emisnet stem_stride=2", "emisnet", {"stem_stride": 2}),
         ("light_u2net bundle", "light_u2net", {}),
         ("light_u2net stem_stride=2", "light_u2net", {"stem_stride": 2}),
-    ]
+    ],
 }
+
+
+def _fast_widths(name: str, factors=(1.5, 2.0)) -> list[tuple[str, str, dict]]:
+    """``name``'s ``fast`` setting and the same with every width scaled (issue 17: do the seed networks trail
+    the UNet for want of width, and what does width cost on the clock?)."""
+    from monai_lightseg.networks.registry import _lookup
+
+    fast = dict(_lookup(name)[1]["fast"])
+    return [(f"{name} fast", name, fast)] + [(f"{name} fast, widths x{f:g}", name, fast | widened(name, "fast", f))
+                                             for f in factors]  # fmt: skip
+
+
+#: the ``2d_width`` case: the 2D shapes, the ``fast`` settings at 1, 1.5 and 2 times their widths
+CANDIDATES["2d_width"] = [row for name in ("feature_compression_net", "emisnet", "light_u2net")
+                          for row in _fast_widths(name)]  # fmt: skip
+#: case -> the input shape (``roster.CASES``) it is measured on
+SHAPE = {"2d": "2d", "2d_width": "2d", "3d": "3d"}
 
 
 def build(case: str, name: str, overrides: dict):
@@ -84,9 +104,10 @@ def main() -> int:
     torch.manual_seed(0)
     results = []
     for case in args.cases:
-        shape = CASES[case]
+        kind = SHAPE[case]
+        shape = CASES[kind]
         rows = [("monai_unet (bundle)", BASELINE, {})] + CANDIDATES[case]
-        nets = {label: build(case, name, kw) for label, name, kw in rows}
+        nets = {label: build(kind, name, kw) for label, name, kw in rows}
         labels = list(nets)
         # inference
         folded = {k: reparameterize(n.eval()) for k, n in nets.items()}
@@ -101,9 +122,9 @@ def main() -> int:
                     folded[k](x)
                     infer[k].append(time.perf_counter() - start)
         # training step
-        batch = (4, *shape[1:]) if case == "2d" else (2, *shape[1:])
+        batch = (4, *shape[1:]) if kind == "2d" else (2, *shape[1:])
         xb = torch.randn(batch)
-        if case == "2d":
+        if kind == "2d":
             xb = xb.contiguous(memory_format=torch.channels_last)
             yb = (torch.rand(batch[0], 1, *batch[2:]) > 0.8).float()
         else:
@@ -111,14 +132,14 @@ def main() -> int:
         optimizers = {}
         for k, n in nets.items():
             n.train()
-            if case == "2d":
+            if kind == "2d":
                 n.to(memory_format=torch.channels_last)
             optimizers[k] = torch.optim.AdamW(n.parameters(), lr=1e-3)
 
         def step(k: str) -> None:
             out = nets[k](xb)
             outs = out.unbind(1) if out.dim() == xb.dim() + 1 else [out]  # deep supervision: every output
-            if case == "2d":
+            if kind == "2d":
                 loss = sum(F.binary_cross_entropy_with_logits(o, yb) for o in outs)
             else:
                 loss = sum(F.cross_entropy(o, yb) for o in outs)

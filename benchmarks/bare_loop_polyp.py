@@ -7,19 +7,20 @@ memory, 2 threads. Training: the polyp bundles' training split (Kvasir-SEG train
 sequences); validation: their validation split (frames never trained on, CVC-ClinicDB by sequence), resized to
 224x224 like training, Dice per frame (an empty prediction on a frame with a polyp counts 0), mean per dataset.
 
-Ablation switches (issue 17's recipe choices, each a short run on the validation split): ``--loss`` (DiceCE or
-seed B's BCE + Dice + MS-SSIM), ``--zoom`` (scale augmentation: a random square crop of 60-100 % of the frame's
-side, resized back to the training size), ``--size`` (training and validation resolution), ``--cosine``
-(cosine learning-rate decay over the budget), ``--oversample-large F`` (frames whose polyp covers more than F
-of the frame drawn 3x as often), ``--crop C --pos-fraction P`` (C x C crops instead of whole frames: centred on a
-polyp pixel with probability P, else a window with no polyp pixel where the frame has one and a random window
+Ablation switches (issue 17's recipe choices, each a short run on the validation split): ``--loss`` (DiceCE or seed
+B's BCE + Dice + MS-SSIM), ``--zoom`` (scale augmentation: a random square crop of 60-100 % of the frame's side,
+resized back to the training size), ``--size`` (training and validation resolution), ``--cosine`` (cosine
+learning-rate decay over the budget), ``--width W`` (a ``_fast`` seed network with every width scaled by W),
+``--lr`` (AdamW's peak learning rate, 2e-3 by default), ``--oversample-large F`` (frames whose polyp covers more
+than F of the frame drawn 3x as often), ``--crop C --pos-fraction P`` (C x C crops instead of whole frames: centred
+on a polyp pixel with probability P, else a window with no polyp pixel where the frame has one and a random window
 where it has none; the foreground prior of issue 17) and ``--negative-every K`` (whole frames, but every K-th step
-a batch of C x C polyp-free windows, drawn from the frames that have one). The
-final validation also reports the same weights with post-processing (components below 0.1 % of the frame dropped)
-and with flip test-time augmentation, keeps the plain Dice of every validation frame (``validation_per_frame``,
-for per-sequence and paired comparisons), and runs the network on one polyp-free window of each validation frame
-that has one (``polyp_free_windows``, 96 x 96 px whatever ``--size``: how often and how much it marks mucosa
-where there is no polyp, what decides whether locate-then-segment can trust its coarse pass, docs/inference.md).
+a batch of C x C polyp-free windows, drawn from the frames that have one). The final validation also reports the
+same weights with post-processing (components below 0.1 % of the frame dropped) and with flip test-time
+augmentation, keeps the plain Dice of every validation frame (``validation_per_frame``, for per-sequence and paired
+comparisons), and runs the network on one polyp-free window of each validation frame that has one
+(``polyp_free_windows``, 96 x 96 px whatever ``--size``: how often and how much it marks mucosa where there is no
+polyp, what decides whether locate-then-segment can trust its coarse pass, docs/inference.md).
 
 Usage::
 
@@ -172,12 +173,14 @@ def zoom(x, y, generator):
 
 def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece", scale_aug: bool = False,
           cosine: bool = False, max_steps: int | None = None, large: float | None = None, crop: int | None = None,
-          pos_fraction: float = 0.5, negative_every: int | None = None) -> dict:  # fmt: skip
+          pos_fraction: float = 0.5, negative_every: int | None = None, width: float = 1.0,
+          lr: float = 2e-3) -> dict:  # fmt: skip
     """Train ``entry`` for ``minutes`` of wall time, or ``max_steps`` steps when given (a budget that other work
     on the machine cannot shrink: what the ablations use); validation Dice at each quarter of the budget.
     ``large``: frames whose polyp covers more than this fraction of the frame are drawn 3x as often. ``crop``:
     train on crops of this side (:func:`crop_batch` with ``pos_fraction``); with ``negative_every`` K, whole
-    frames and every K-th step a batch of polyp-free ``crop`` windows from frames that have one."""
+    frames and every K-th step a batch of polyp-free ``crop`` windows from frames that have one. ``width``
+    scales a ``_fast`` seed network's widths (``roster.widened``); ``lr`` is AdamW's peak learning rate."""
     import torch
     from monai.losses import DiceCELoss
 
@@ -185,9 +188,9 @@ def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece"
 
     torch.manual_seed(seed)
     (xt, yt, _), (xv, yv, dv), names = data
-    net = build(entry, "2d").train()
+    net = build(entry, "2d", width).train()
     loss_fn = DiceCELoss(sigmoid=True) if loss_name == "dicece" else BceDiceMsSsimLoss(2)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(seed)
     weights = None if large is None else 1.0 + 2.0 * (yt.mean(dim=(1, 2, 3)) > large).double()
     free = free_positions(yt, crop) if crop else None
@@ -228,7 +231,7 @@ def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece"
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cosine:  # over the budget, whichever kind it is
-            optimizer.param_groups[0]["lr"] = 2e-3 * 0.5 * (1 + np.cos(np.pi * min(1.0, progress())))
+            optimizer.param_groups[0]["lr"] = lr * 0.5 * (1 + np.cos(np.pi * min(1.0, progress())))
         optimizer.step()
         steps += 1
         if progress() >= next_eval and next_eval < 1.0:
@@ -239,6 +242,8 @@ def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece"
     final = evaluate(net, xv, yv, dv, names=names)
     per_frame = final.pop("per_frame")
     options = {"loss": loss_name, "scale_aug": scale_aug, "cosine": cosine, "oversample_large": large}
+    if width != 1 or lr != 2e-3:
+        options.update(width=width, lr=lr, params=sum(p.numel() for p in net.parameters()))
     if weights is not None:
         options["large_frames"] = int((weights > 1).sum())
     if crop:
@@ -270,6 +275,8 @@ def main() -> int:
     parser.add_argument("--pos-fraction", type=float, default=0.5, help="with --crop: share centred on a polyp")
     parser.add_argument("--negative-every", type=int, default=None, metavar="K",
                         help="with --crop: whole frames, every K-th step a batch of polyp-free C x C windows")
+    parser.add_argument("--width", type=float, default=1.0, help="scale a `_fast` seed network's widths by this")
+    parser.add_argument("--lr", type=float, default=2e-3, help="AdamW's (peak) learning rate")
     args = parser.parse_args()
     if args.negative_every and not args.crop:
         parser.error("--negative-every needs --crop (the windows' side)")
@@ -287,7 +294,7 @@ def main() -> int:
     results = []
     for entry in args.networks:
         r = train(entry, args.minutes, data, args.seed, args.loss, args.zoom, args.cosine, args.steps,
-                  args.oversample_large, args.crop, args.pos_fraction, args.negative_every)
+                  args.oversample_large, args.crop, args.pos_fraction, args.negative_every, args.width, args.lr)
         results.append(r)
         print(f"{entry}: {r['steps']} steps ({r['epochs']:.1f} epochs) in {r['minutes']:.1f} min, validation Dice "
               + ", ".join(f"{k} {v:.3f}" for k, v in r["validation_dice"].items())

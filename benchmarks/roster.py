@@ -41,13 +41,35 @@ def network_def(name: str, case: str) -> dict:
     return dict(config["network_def"])
 
 
-def build(entry: str, case: str):
-    """The network of roster ``entry`` for ``case`` (eval mode not set), with the case's input channels."""
+def widened(name: str, variant: str, factor: float) -> dict:
+    """Architecture overrides that scale every width of ``name``'s ``variant`` (``channels`` and, where the
+    network has them, ``mid_channels``) by ``factor``, rounded to multiples of 4; ``{}`` for a factor of 1."""
+    import inspect
+
+    from monai_lightseg.networks.registry import _lookup
+
+    if factor == 1:
+        return {}
+    cls, variants = _lookup(name)
+    defaults = inspect.signature(cls).parameters
+    overrides = {}
+    for key in ("channels", "mid_channels"):
+        if key in defaults:
+            widths = variants[variant].get(key, defaults[key].default)
+            overrides[key] = tuple(max(4, 4 * round(w * factor / 4)) for w in widths)
+    return overrides
+
+
+def build(entry: str, case: str, width: float = 1.0):
+    """The network of roster ``entry`` for ``case`` (eval mode not set), with the case's input channels;
+    ``width`` scales a ``_fast`` seed network's widths in 2D (:func:`widened`; for ablations)."""
     from monai.bundle import ConfigParser
     from monai.networks.nets import AttentionUnet, BasicUNet, SegResNet
 
     from monai_lightseg.networks import create_net
 
+    if width != 1 and not (entry.endswith("_fast") and case == "2d"):
+        raise ValueError(f"build: width applies to the 2D `_fast` seed networks, not {entry!r} in {case!r}.")
     shape = CASES[case]
     dims, in_channels = len(shape) - 2, shape[1]
     out_channels = 1 if case == "2d" else 3
@@ -66,7 +88,8 @@ def build(entry: str, case: str):
     if entry.endswith("_fast"):
         name = entry[: -len("_fast")]
         if case == "2d":
-            return create_net(name, "fast", spatial_dims=dims, in_channels=in_channels, out_channels=out_channels)
+            return create_net(name, "fast", spatial_dims=dims, in_channels=in_channels, out_channels=out_channels,
+                              **widened(name, "fast", width))  # fmt: skip
         definition = network_def(name, case) | {"stem_stride": 2}
     else:
         definition = network_def(entry, case)
