@@ -82,12 +82,12 @@ def cpu_ms_per_image(bundle: Path, shape: tuple[int, ...], flip_tta: bool = Fals
     parser = ConfigParser()
     parser.read_config(str(bundle / "configs" / "inference.json"))
     parser["bundle_root"] = str(bundle)
+    parser["flip_tta"] = flip_tta  # before the first parse: setting an item resets what was parsed
     net = parser.get_parsed_content("network_def").eval()
     if parser.get("reparameterize", False) or parser.get("runtime", "eager") != "eager":  # as the bundle deploys it
         from monai_lightseg.inference.runtimes import deploy
 
         net = deploy(net, parser.get("runtime", "eager"))
-    parser["flip_tta"] = flip_tta
     inferer = parser.get_parsed_content("tta_inferer")
     x = torch.rand(*shape)
     times = []
