@@ -94,7 +94,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--train-repeats", type=int, default=5)
-    parser.add_argument("--cases", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
+    parser.add_argument("--cases", nargs="+", default=["2d", "3d"], choices=list(CANDIDATES),
+                        help="2d and 3d: issue 16's candidates (default); 2d_width: the widened fast settings")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--deployed", action="store_true",
                         help="time inference as the bundles deploy it (channels-last where it pays), not NCHW")
