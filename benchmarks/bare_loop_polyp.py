@@ -7,20 +7,22 @@ memory, 2 threads. Training: the polyp bundles' training split (Kvasir-SEG train
 sequences); validation: their validation split (frames never trained on, CVC-ClinicDB by sequence), resized to
 224x224 like training, Dice per frame (an empty prediction on a frame with a polyp counts 0), mean per dataset.
 
-Ablation switches (issue 17's recipe choices, each a short run on the validation split): ``--loss`` (DiceCE or seed
-B's BCE + Dice + MS-SSIM), ``--zoom`` (scale augmentation: a random square crop of 60-100 % of the frame's side,
-resized back to the training size), ``--size`` (training and validation resolution), ``--cosine`` (cosine
-learning-rate decay over the budget), ``--width W`` (a ``_fast`` seed network with every width scaled by W),
-``--lr`` (AdamW's peak learning rate, 2e-3 by default), ``--oversample-large F`` (frames whose polyp covers more
-than F of the frame drawn 3x as often), ``--crop C --pos-fraction P`` (C x C crops instead of whole frames: centred
-on a polyp pixel with probability P, else a window with no polyp pixel where the frame has one and a random window
-where it has none; the foreground prior of issue 17) and ``--negative-every K`` (whole frames, but every K-th step
-a batch of C x C polyp-free windows, drawn from the frames that have one). The final validation also reports the
-same weights with post-processing (components below 0.1 % of the frame dropped) and with flip test-time
-augmentation, keeps the plain Dice of every validation frame (``validation_per_frame``, for per-sequence and paired
-comparisons), and runs the network on one polyp-free window of each validation frame that has one
-(``polyp_free_windows``, 96 x 96 px whatever ``--size``: how often and how much it marks mucosa where there is no
-polyp, what decides whether locate-then-segment can trust its coarse pass, docs/inference.md).
+Ablation switches (issue 17's recipe choices, each a short run on the validation split): ``--loss`` (DiceCE or seed B's
+BCE + Dice + MS-SSIM), ``--zoom`` (scale augmentation: a random square crop of 60-100 % of the frame's side, resized
+back to the training size), ``--size`` (training and validation resolution), ``--cosine`` (cosine learning-rate decay
+over the budget), ``--width W`` (a ``_fast`` seed network with every width scaled by W), ``--lr`` (AdamW's peak learning
+rate, 2e-3 by default), ``--teacher BUNDLE --distill-weight W`` (knowledge distillation: the trained bundle's foreground
+probability on each training frame, computed once through its own scale rule and inferer, is a second, soft target: W x
+BCE against it is added to the loss), ``--oversample-large F`` (frames whose polyp covers more than F of the frame drawn
+3x as often), ``--crop C --pos-fraction P`` (C x C crops instead of whole frames: centred on a polyp pixel with
+probability P, else a window with no polyp pixel where the frame has one and a random window where it has none; the
+foreground prior of issue 17) and ``--negative-every K`` (whole frames, but every K-th step a batch of C x C polyp-free
+windows, drawn from the frames that have one). The final validation also reports the same weights with post-processing
+(components below 0.1 % of the frame dropped) and with flip test-time augmentation, keeps the plain Dice of every
+validation frame (``validation_per_frame``, for per-sequence and paired comparisons), and runs the network on one
+polyp-free window of each validation frame that has one (``polyp_free_windows``, 96 x 96 px whatever ``--size``: how
+often and how much it marks mucosa where there is no polyp, what decides whether locate-then-segment can trust its
+coarse pass, docs/inference.md).
 
 Usage::
 
@@ -54,6 +56,40 @@ def load(items: list[dict], data: Path, size: int):
         masks.append((np.asarray(mask) > 127).astype(np.float32)[None])
         datasets.append(item.get("dataset", ""))
     return torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(masks)), datasets
+
+
+def teacher_targets(items: list[dict], data: Path, bundle: Path, size: int):
+    """(N, 1, size, size) foreground probabilities of the trained polyp ``bundle`` on each frame of ``items``: each
+    frame through the bundle's scale rule (longer side resized to its ``frame_size``) and its own ``inferer`` and
+    network, in the (W, H) layout MONAI's ``PILReader`` gives the bundles, then resized to ``size`` x ``size`` like
+    :func:`load`'s masks. Computed once, before training: a fixed soft target for distillation (the teacher sees
+    no augmentation; the student's flips and rotations move the target with the frame)."""
+    import torch
+    import torch.nn.functional as F
+    from monai.bundle import ConfigParser
+    from PIL import Image
+
+    parser = ConfigParser()
+    parser.read_config(str(bundle / "configs" / "inference.json"))
+    if "frame_size" not in parser.config:
+        raise SystemExit(f"bare_loop_polyp: {bundle}/configs/inference.json has no frame_size (not a polyp bundle)")
+    net = parser.get_parsed_content("network_def")
+    weights = bundle / "models" / "model.pt"
+    if not weights.is_file():
+        raise SystemExit(f"bare_loop_polyp: the teacher {bundle} has no trained weights ({weights})")
+    net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    net.eval()
+    inferer, frame_size, targets = parser.get_parsed_content("inferer"), int(parser["frame_size"]), []
+    with torch.no_grad():
+        for item in items:
+            rgb = np.asarray(Image.open(data / item["image"]).convert("RGB"), dtype=np.float32) / 255.0
+            frame = torch.from_numpy(rgb).permute(2, 1, 0)[None]  # (1, 3, W, H), as PILReader loads it
+            scale = frame_size / max(frame.shape[-2:])
+            shape = [max(1, round(n * scale)) for n in frame.shape[-2:]]
+            frame = F.interpolate(frame, shape, mode="bilinear", align_corners=False, antialias=True)
+            prob = torch.sigmoid(inferer(frame, net)[:, :1]).transpose(2, 3)  # back to (1, 1, H, W)
+            targets.append(F.interpolate(prob, (size, size), mode="bilinear", align_corners=False)[0])
+    return torch.stack(targets)
 
 
 def drop_specks(pred, min_fraction: float = 0.001):
@@ -174,18 +210,23 @@ def zoom(x, y, generator):
 def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece", scale_aug: bool = False,
           cosine: bool = False, max_steps: int | None = None, large: float | None = None, crop: int | None = None,
           pos_fraction: float = 0.5, negative_every: int | None = None, width: float = 1.0,
-          lr: float = 2e-3) -> dict:  # fmt: skip
+          lr: float = 2e-3, soft=None, distill_weight: float = 1.0) -> dict:  # fmt: skip
     """Train ``entry`` for ``minutes`` of wall time, or ``max_steps`` steps when given (a budget that other work
     on the machine cannot shrink: what the ablations use); validation Dice at each quarter of the budget.
     ``large``: frames whose polyp covers more than this fraction of the frame are drawn 3x as often. ``crop``:
     train on crops of this side (:func:`crop_batch` with ``pos_fraction``); with ``negative_every`` K, whole
     frames and every K-th step a batch of polyp-free ``crop`` windows from frames that have one. ``width``
-    scales a ``_fast`` seed network's widths (``roster.widened``); ``lr`` is AdamW's peak learning rate."""
+    scales a ``_fast`` seed network's widths (``roster.widened``); ``lr`` is AdamW's peak learning rate. ``soft``
+    (N, 1, H, W), the training frames' teacher probabilities (:func:`teacher_targets`): ``distill_weight`` x BCE
+    between the network's logits and them is added to the loss (whole frames only)."""
     import torch
+    import torch.nn.functional as F
     from monai.losses import DiceCELoss
 
     from monai_lightseg.losses import BceDiceMsSsimLoss
 
+    if soft is not None and (crop or scale_aug):
+        raise ValueError("distillation (soft targets) is implemented for whole frames only: no crop, no zoom")
     torch.manual_seed(seed)
     (xt, yt, _), (xv, yv, dv), names = data
     net = build(entry, "2d", width).train()
@@ -215,6 +256,8 @@ def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece"
             x, y = crop_batch(xt, yt, idx, crop, pos_fraction, free, generator)
         else:
             x, y = xt[idx], yt[idx]
+        if soft is not None:  # the soft target moves with the frame: a second channel of the mask
+            y = torch.cat([y, soft[idx]], 1)
         if scale_aug:
             x, y = zoom(x, y, generator)
         if torch.rand(1, generator=generator) < 0.5:
@@ -223,11 +266,15 @@ def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece"
             x, y = x.flip(2), y.flip(2)
         k = int(torch.randint(0, 4, (1,), generator=generator))
         x, y = torch.rot90(x, k, (2, 3)), torch.rot90(y, k, (2, 3))
+        y, target = (y[:, :1], y[:, 1:]) if soft is not None else (y, None)
         out = net(x)
         if out.dim() == 5:  # deep supervision: every output
             loss = sum(loss_fn(o, y) for o in out.unbind(1)) / out.shape[1]
         else:
             loss = loss_fn(out, y)
+        if target is not None:
+            main = out[:, 0] if out.dim() == 5 else out
+            loss = loss + distill_weight * F.binary_cross_entropy_with_logits(main, target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cosine:  # over the budget, whichever kind it is
@@ -244,6 +291,8 @@ def train(entry: str, minutes: float, data, seed: int, loss_name: str = "dicece"
     options = {"loss": loss_name, "scale_aug": scale_aug, "cosine": cosine, "oversample_large": large}
     if width != 1 or lr != 2e-3:
         options.update(width=width, lr=lr, params=sum(p.numel() for p in net.parameters()))
+    if soft is not None:
+        options.update(distill_weight=distill_weight)
     if weights is not None:
         options["large_frames"] = int((weights > 1).sum())
     if crop:
@@ -277,11 +326,16 @@ def main() -> int:
                         help="with --crop: whole frames, every K-th step a batch of polyp-free C x C windows")
     parser.add_argument("--width", type=float, default=1.0, help="scale a `_fast` seed network's widths by this")
     parser.add_argument("--lr", type=float, default=2e-3, help="AdamW's (peak) learning rate")
+    parser.add_argument("--teacher", type=Path, default=None, metavar="BUNDLE",
+                        help="distil from this trained polyp bundle (its probabilities on the training frames)")
+    parser.add_argument("--distill-weight", type=float, default=1.0, help="with --teacher: weight of the soft BCE")
     args = parser.parse_args()
     if args.negative_every and not args.crop:
         parser.error("--negative-every needs --crop (the windows' side)")
     if args.pos_fraction != 0.5 and (args.negative_every or not args.crop):
         parser.error("--pos-fraction applies to --crop without --negative-every")
+    if args.teacher and (args.crop or args.zoom):
+        parser.error("--teacher is implemented for whole frames only (no --crop, no --zoom)")
 
     import torch
 
@@ -291,10 +345,20 @@ def main() -> int:
     )
     data = (load(datalist["training"], args.data, args.size), load(datalist["validation"], args.data, args.size),
             [item["image"] for item in datalist["validation"]])
+    soft = None
+    if args.teacher:
+        start = time.perf_counter()
+        soft = teacher_targets(datalist["training"], args.data, args.teacher, args.size)
+        hard, truth = (soft > 0.5).float(), data[0][1]
+        agreement = float((2 * (hard * truth).sum() / (hard.sum() + truth.sum())).item())
+        print(f"teacher {args.teacher}: soft targets for {len(soft)} training frames in "
+              f"{time.perf_counter() - start:.0f} s; pooled Dice of its masks against the training masks "
+              f"{agreement:.3f}", flush=True)
     results = []
     for entry in args.networks:
         r = train(entry, args.minutes, data, args.seed, args.loss, args.zoom, args.cosine, args.steps,
-                  args.oversample_large, args.crop, args.pos_fraction, args.negative_every, args.width, args.lr)
+                  args.oversample_large, args.crop, args.pos_fraction, args.negative_every, args.width, args.lr,
+                  soft, args.distill_weight)
         results.append(r)
         print(f"{entry}: {r['steps']} steps ({r['epochs']:.1f} epochs) in {r['minutes']:.1f} min, validation Dice "
               + ", ".join(f"{k} {v:.3f}" for k, v in r["validation_dice"].items())
@@ -303,6 +367,8 @@ def main() -> int:
               + f"; polyp-free windows marked {r['polyp_free_windows']['share_marked']:.2f}", flush=True)  # fmt: skip
     if args.out:
         meta = {"torch": torch.__version__, "threads": args.threads, "size": args.size, "command": " ".join(sys.argv)}
+        if args.teacher:
+            meta.update(teacher=str(args.teacher), teacher_training_dice_pooled=agreement)
         args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=4) + "\n", encoding="utf-8")
     return 0
 
