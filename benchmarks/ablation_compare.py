@@ -29,6 +29,11 @@ def _split(per_frame: dict[str, float]) -> dict[str, dict[str, float]]:
     return {d: {f: v for f, v in per_frame.items() if f.startswith(d)} for d in DATASETS}
 
 
+def _free(windows: dict | None) -> str:
+    """``share marked / mean area marked`` of a run's polyp-free windows; runs from before that check have none."""
+    return "n/a" if not windows else f"{windows['share_marked']:.2f} / {windows['mean_area_marked']:.3f}"
+
+
 def compare(results: Path, baseline: str, variant: str) -> dict:
     base, run = _run(results, baseline), _run(results, variant)
     a, b = _split(run["validation_per_frame"]), _split(base["validation_per_frame"])
@@ -58,12 +63,11 @@ def main() -> int:
         rows.append(compare(args.results, baseline, variant))
     for r in rows:
         d, m = r["dice"], r["minus_baseline"]
-        free, base_free = r["polyp_free_windows"], r["baseline_polyp_free_windows"]
         cells = [f"{m[k]['mean']:+.3f} [{m[k]['ci95'][0]:+.3f}, {m[k]['ci95'][1]:+.3f}]" for k in DATASETS]
         by_polyp = r["minus_baseline_by_polyp"]
         print(f"| {r['variant']} | {d['all']:.3f} ({r['baseline_dice']['all']:.3f}) | {cells[0]} | {cells[1]} "
-              f"| {by_polyp['mean']:+.3f} | {free['share_marked']:.2f} / {free['mean_area_marked']:.3f} "
-              f"({base_free['share_marked']:.2f} / {base_free['mean_area_marked']:.3f}) |")  # fmt: skip
+              f"| {by_polyp['mean']:+.3f} | {_free(r['polyp_free_windows'])} "
+              f"({_free(r['baseline_polyp_free_windows'])}) |")  # fmt: skip
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return 0
