@@ -2,7 +2,8 @@
 
 Each round times every bundle once with the report's own measure (``scripts/bundle_tasks/report.py``,
 ``cpu_ms_per_image``: the bundle's inferer and network deployed as its inference.json says, median of 10 runs after
-2 warm-ups, 2 threads); rounds alternate so that a change in machine load hits every bundle alike. Prints and
+2 warm-ups, 2 threads), after one discarded warm-up round (``interleaved_cpu_ms``: a process's first timings are
+not its steady state); rounds alternate so that a change in machine load hits every bundle alike. Prints and
 writes, per bundle, its time over the first bundle's in each round (median and range: the figure to quote) and
 its best round:
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
-from bundle_tasks.report import cpu_ms_per_image  # noqa: E402
+from bundle_tasks.report import interleaved_cpu_ms  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from benchmark_networks import _cpu_name  # noqa: E402
@@ -29,10 +30,7 @@ from benchmark_networks import _cpu_name  # noqa: E402
 def measure(bundles: list[Path], shape: tuple[int, ...], rounds: int) -> dict:
     """bundle path -> every round's ms, its ratio to the first bundle's time in the same round (the interleaved
     comparison: both timed under the same load), the median and range of those ratios, and the best round's ms."""
-    times: dict[str, list[float]] = {str(b): [] for b in bundles}
-    for _ in range(rounds):
-        for bundle in bundles:
-            times[str(bundle)].append(cpu_ms_per_image(bundle, shape))
+    times = interleaved_cpu_ms(bundles, shape, rounds)
     first = times[str(bundles[0])]
     result = {}
     for name, runs in times.items():

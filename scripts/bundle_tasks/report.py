@@ -100,6 +100,25 @@ def cpu_ms_per_image(bundle: Path, shape: tuple[int, ...], flip_tta: bool = Fals
     return 1000 * statistics.median(times)
 
 
+def interleaved_cpu_ms(
+    bundles: list[Path], shape: tuple[int, ...], rounds: int = 5, warmup_rounds: int = 1
+) -> dict[str, list[float]]:
+    """{str(bundle): ms of each round}: :func:`cpu_ms_per_image` of every bundle in turn, ``rounds`` times, after
+    ``warmup_rounds`` rounds that are discarded. Rounds alternate so that a change in machine load hits every
+    bundle alike, and the discarded round takes the first-call outliers (FeatureCompressionNet 5.7 ms first, 4.5
+    later). It does not make ratios to the UNet exact: the UNet's time depends on its place in the order
+    (2026-12-06, quiet machine, 2 threads, six rounds each: 10 ms when timed after the three seed networks, 13.4 ms
+    when timed first, 11-12 ms alone; the seed networks' times move by under 10 %;
+    benchmarks/results/polyp_latency_unet_*_cpu.json), so read such ratios to about +-0.15."""
+    times: dict[str, list[float]] = {str(b): [] for b in bundles}
+    for i in range(warmup_rounds + rounds):
+        for bundle in bundles:
+            ms = cpu_ms_per_image(bundle, shape)
+            if i >= warmup_rounds:
+                times[str(bundle)].append(ms)
+    return times
+
+
 def evaluate(bundle: Path, data: Path) -> dict:
     """Run the bundle's evaluate.json on ``data``; its summary (per-image rows land in docs/validation/)."""
     from monai.bundle import run
@@ -147,8 +166,9 @@ def replace_table(task: str, lines: list[str]) -> None:
     doc.write_text(text[:i] + "\n" + "\n".join(lines) + "\n" + text[j:], encoding="utf-8")
 
 
-def measure(task: Task, name: str, bundle: Path, rows: list[dict], data: Path, speed: bool) -> dict:
-    """Evaluate, profile and time one trained bundle; its ``results.json`` record."""
+def measure(task: Task, name: str, bundle: Path, rows: list[dict], data: Path, cpu_ms: float | None) -> dict:
+    """Evaluate and profile one trained bundle; its ``results.json`` record (``cpu_ms``: its time per frame, timed
+    with the other bundles by :func:`interleaved_cpu_ms`, or None)."""
     from monai.bundle import ConfigParser
 
     from monai_lightseg.networks.profile import count_macs, count_parameters
@@ -161,7 +181,7 @@ def measure(task: Task, name: str, bundle: Path, rows: list[dict], data: Path, s
         "summary": evaluate(bundle, task.evaluation_data(data)),
         "params": count_parameters(network),
         "macs": count_macs(network, (1, task.in_channels, *task.roi)),
-        "cpu_ms": cpu_ms_per_image(bundle, task.speed_shape) if speed else None,
+        "cpu_ms": cpu_ms,
         "best": json.loads((bundle / "models" / "model.best.json").read_text(encoding="utf-8")),
         "steps": int(rows[-1]["iteration"]),
         "wall_time_s": float(rows[-1]["elapsed_s"]),
@@ -172,7 +192,15 @@ def report(
     task: Task, names: list[str], data: Path, speed: bool = True, speed_only: bool = False, text_only: bool = False
 ) -> None:
     """Report ``task``'s bundles ``names``, then rewrite the task's table in docs/results.md. ``speed_only``:
-    re-time bundles already reported; ``text_only``: rewrite READMEs and table from the recorded results."""
+    re-time bundles already reported; ``text_only``: rewrite READMEs and table from the recorded results. Timing
+    (unless ``text_only`` or not ``speed``): the finished bundles among ``names`` together, in interleaved rounds
+    (:func:`interleaved_cpu_ms`), each bundle's median round recorded; ratios to the UNet in the table come from one
+    run when the UNet is among ``names``."""
+    timed: dict[str, float] = {}
+    if speed_only or (speed and not text_only):
+        finished = [n for n in names if finished_training_rows(REPO / "bundles" / n, task.recipe["max_steps"])]
+        rounds = interleaved_cpu_ms([REPO / "bundles" / n for n in finished], task.speed_shape)
+        timed = {n: statistics.median(rounds[str(REPO / "bundles" / n)]) for n in finished}
     for name in names:
         bundle = REPO / "bundles" / name
         (bundle / "docs").mkdir(exist_ok=True)
@@ -186,10 +214,10 @@ def report(
         if speed_only or text_only:
             record = json.loads(results.read_text(encoding="utf-8"))
             if speed_only:
-                record["cpu_ms"] = cpu_ms_per_image(bundle, task.speed_shape)
+                record["cpu_ms"] = timed[name]
         else:
             plot_curve(bundle, rows)
-            record = measure(task, name, bundle, rows, data.resolve(), speed)
+            record = measure(task, name, bundle, rows, data.resolve(), timed.get(name))
             reference_masks(bundle, task.reference_pattern)
         record["plateau_gain"] = plateau_gain(rows)
         results.write_text(json.dumps(record, indent=4) + "\n", encoding="utf-8")

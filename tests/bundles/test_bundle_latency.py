@@ -34,3 +34,14 @@ def test_a_folder_that_is_not_a_bundle_is_refused_by_name(tmp_path, capsys) -> N
     with pytest.raises(SystemExit):
         main(["--bundle", str(FCN), "--bundle", str(FCN)])
     assert "each --bundle once" in capsys.readouterr().err
+
+
+def test_rounds_alternate_bundles_and_the_warm_up_round_is_discarded(monkeypatch) -> None:
+    """scripts/bundle_tasks/report.py ``interleaved_cpu_ms`` (what the results tables and this tool time with): the
+    first round is thrown away, then each round times every bundle once, in order."""
+    import bundle_tasks.report as report
+
+    calls = iter(range(100))
+    monkeypatch.setattr(report, "cpu_ms_per_image", lambda bundle, shape: float(next(calls)))
+    times = report.interleaved_cpu_ms([Path("a"), Path("b")], (1, 3, 8, 8), rounds=2)
+    assert times == {"a": [2.0, 4.0], "b": [3.0, 5.0]}  # calls 0 and 1 were the warm-up round
