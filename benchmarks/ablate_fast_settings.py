@@ -65,9 +65,9 @@ CANDIDATES = {
 def _fast_widths(name: str, factors=(1.5, 2.0)) -> list[tuple[str, str, dict]]:
     """``name``'s ``fast`` setting and the same with every width scaled (issue 17: do the seed networks trail
     the UNet for want of width, and what does width cost on the clock?)."""
-    from monai_lightseg.networks.registry import _lookup
+    from monai_lightseg.networks.registry import NETWORKS
 
-    fast = dict(_lookup(name)[1]["fast"])
+    fast = dict(NETWORKS[name][1]["fast"])
     return [(f"{name} fast", name, fast)] + [(f"{name} fast, widths x{f:g}", name, fast | widened(name, "fast", f))
                                              for f in factors]  # fmt: skip
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import resource
 import subprocess
 import sys
@@ -38,6 +37,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+from machine import cpu_name  # noqa: E402
+
 INFERERS = ("full_sliding_window", "locate_then_segment", "given_box")
 
 
@@ -266,7 +268,7 @@ def main() -> int:
             "bundle": args.bundle.name,
             "device": args.device if args.device == "cpu" else torch.cuda.get_device_name(0),
             "threads": args.threads,
-            "cpu": platform.processor() or platform.machine(),
+            "cpu": cpu_name(),
             "torch": torch.__version__,
             "downsample": args.downsample,
             "margin": args.margin,

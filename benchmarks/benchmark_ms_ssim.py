@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
@@ -28,6 +27,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import monai_lightseg.losses.ms_ssim as ms_ssim_module  # noqa: E402
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from machine import cpu_name  # noqa: E402
 
 #: (name, probabilities shape, kernel, weights) at the bundles' training sizes
 LOSS_CASES = [
@@ -119,7 +121,7 @@ def main() -> int:
               f"{row['speed_up']:.2f}x")  # fmt: skip
     if args.out:
         meta = {"threads": args.threads, "repeats": args.repeats, "torch": torch.__version__}
-        meta["cpu"] = platform.processor() or platform.machine()
+        meta["cpu"] = cpu_name()
         args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n", encoding="utf-8")
     return 0
 

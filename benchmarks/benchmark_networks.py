@@ -42,6 +42,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_name  # noqa: E402
 from roster import BASELINE, CASES, build, roster  # noqa: E402
 
 CPU_RUNTIMES = ("eager", "folded", "torchscript", "onnxruntime")
@@ -301,15 +302,6 @@ def plot(rows: list[dict], path: Path, device: str) -> None:
     fig.savefig(path, dpi=110)
 
 
-def _cpu_name() -> str:
-    for line in (
-        Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines() if Path("/proc/cpuinfo").exists() else []
-    ):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
 def wide_table(rows: list[dict]) -> str:
     """The CSV's rows as the markdown table of docs/networks.md: one line per network and case, latency in ms
     (ratio to the UNet in the same runtime and thread count), training step in s, peak RSS of eager / ONNX Runtime."""
@@ -408,7 +400,7 @@ def main() -> int:
             writer = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
-        hardware = torch.cuda.get_device_name(0) if args.device == "cuda" else _cpu_name()
+        hardware = torch.cuda.get_device_name(0) if args.device == "cuda" else cpu_name()
         meta = {"torch": torch.__version__, "hardware": hardware, "python": platform.python_version(),
                 "command": " ".join(sys.argv)}  # fmt: skip
         args.out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=4) + "\n", encoding="utf-8")

@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 from bundle_tasks.report import interleaved_cpu_ms  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from benchmark_networks import _cpu_name  # noqa: E402
+from machine import cpu_name  # noqa: E402
 
 
 def measure(bundles: list[Path], shape: tuple[int, ...], rounds: int) -> dict:
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"{row['ratio_median']:.2f}x the first (rounds {low:.2f}-{high:.2f})"
         print(f"{name}: best {row['best_ms']:.1f} ms; {ratio}")
     if args.out:
-        record = {"shape": args.shape, "rounds": args.rounds, "machine": _cpu_name()}
+        record = {"shape": args.shape, "rounds": args.rounds, "machine": cpu_name()}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({**record, "bundles": result}, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from collections import defaultdict
@@ -32,6 +31,9 @@ from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
 from monai_lightseg.networks import reparameterize
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_name  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 #: case -> (input shape, bundle name pattern)
@@ -131,7 +133,7 @@ def main() -> int:
                     print(f"  {ms:8.1f} ms  {100 * ms / total:5.1f} %  {kind}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
+        meta = {"torch": torch.__version__, "cpu": cpu_name(),
                 "threads": args.threads, "command": " ".join(sys.argv)}  # fmt: skip
         args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -44,20 +44,16 @@ def network_def(name: str, case: str) -> dict:
 def widened(name: str, variant: str, factor: float) -> dict:
     """Architecture overrides that scale every width of ``name``'s ``variant`` (``channels`` and, where the
     network has them, ``mid_channels``) by ``factor``, rounded to multiples of 4; ``{}`` for a factor of 1."""
-    import inspect
-
-    from monai_lightseg.networks.registry import _lookup
+    from monai_lightseg.networks import variant_arguments
 
     if factor == 1:
         return {}
-    cls, variants = _lookup(name)
-    defaults = inspect.signature(cls).parameters
-    overrides = {}
-    for key in ("channels", "mid_channels"):
-        if key in defaults:
-            widths = variants[variant].get(key, defaults[key].default)
-            overrides[key] = tuple(max(4, 4 * round(w * factor / 4)) for w in widths)
-    return overrides
+    arguments = variant_arguments(name, variant)
+    return {
+        key: tuple(max(4, 4 * round(w * factor / 4)) for w in arguments[key])
+        for key in ("channels", "mid_channels")
+        if key in arguments
+    }
 
 
 def build(entry: str, case: str, width: float = 1.0):

@@ -1,7 +1,7 @@
 """Networks: blocks, nets and the registry."""
 
 from monai_lightseg.networks.nets import EMISNet, FeatureCompressionNet, LightU2Net
-from monai_lightseg.networks.registry import create_net, list_nets, list_variants
+from monai_lightseg.networks.registry import create_net, list_nets, list_variants, variant_arguments
 from monai_lightseg.networks.reparameterize import ReparameterizedNetwork, is_reparameterized, reparameterize
 
 __all__ = [
@@ -14,4 +14,5 @@ __all__ = [
     "list_nets",
     "list_variants",
     "reparameterize",
+    "variant_arguments",
 ]

@@ -11,6 +11,7 @@ inference latency and training-step time. It is tuned for 2D frames; for small 3
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from torch import nn
@@ -19,7 +20,7 @@ from monai_lightseg.networks.nets.emisnet import EMISNet
 from monai_lightseg.networks.nets.feature_compression_net import FeatureCompressionNet
 from monai_lightseg.networks.nets.light_u2net import LightU2Net
 
-__all__ = ["create_net", "list_nets", "list_variants", "NETWORKS"]
+__all__ = ["create_net", "list_nets", "list_variants", "variant_arguments", "NETWORKS"]
 
 #: name -> (class, {variant: architecture arguments}); "base" is the class's own defaults.
 NETWORKS: dict[str, tuple[type[nn.Module], dict[str, dict[str, Any]]]] = {
@@ -61,6 +62,26 @@ def list_nets() -> list[str]:
 def list_variants(name: str) -> list[str]:
     """Variant names of network ``name`` (e.g. ``["base", "fast", "small", "tiny"]``)."""
     return sorted(_lookup(name)[1])
+
+
+def variant_arguments(name: str, variant: str = "base") -> dict[str, Any]:
+    """The architecture arguments ``create_net(name, variant)`` builds with: the variant's own, and the class's
+    defaults for the rest (``spatial_dims``, ``in_channels`` and ``out_channels`` are the caller's, so absent).
+
+    Example::
+
+        >>> variant_arguments("light_u2net", "fast")["channels"]
+        (16, 48, 128)
+    """
+    cls, variants = _lookup(name)
+    if variant not in variants:
+        raise ValueError(f"unknown variant {variant!r} of {name!r}; choose one of {sorted(variants)}.")
+    defaults = {
+        key: parameter.default
+        for key, parameter in inspect.signature(cls).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+    return {**defaults, **variants[variant]}
 
 
 def create_net(name: str, variant: str = "base", **kwargs: Any) -> nn.Module:

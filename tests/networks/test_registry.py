@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monai_lightseg.networks import EMISNet, FeatureCompressionNet, LightU2Net, create_net, list_nets
+from monai_lightseg.networks import EMISNet, FeatureCompressionNet, LightU2Net, create_net, list_nets, variant_arguments
 from monai_lightseg.networks.profile import count_macs, count_parameters
 
 
@@ -20,6 +20,17 @@ def test_create_net_returns_the_class_with_overrides() -> None:
     assert isinstance(
         create_net("feature_compression_net", spatial_dims=2, in_channels=3, out_channels=1), FeatureCompressionNet
     )
+
+
+def test_variant_arguments_are_what_create_net_builds_with() -> None:
+    fast = variant_arguments("light_u2net", "fast")
+    assert fast["stem_stride"] == 4 and fast["channels"] == (16, 48, 128)  # the variant's own
+    assert "deep_supervision" in fast and "spatial_dims" not in fast  # class defaults filled in; the caller's left out
+    net = create_net("light_u2net", "fast", spatial_dims=2, in_channels=3, out_channels=1)
+    again = LightU2Net(spatial_dims=2, in_channels=3, out_channels=1, **fast)
+    assert [p.shape for p in net.parameters()] == [p.shape for p in again.parameters()]
+    with pytest.raises(ValueError, match="unknown variant 'huge'"):
+        variant_arguments("emisnet", "huge")
 
 
 def test_unknown_names_raise() -> None:
