@@ -42,6 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from roster import REPO, build  # noqa: E402
+from trained_bundle import trained_network  # noqa: E402
 
 
 def load(items: list[dict], data: Path, size: int):
@@ -66,19 +67,9 @@ def teacher_targets(items: list[dict], data: Path, bundle: Path, size: int):
     no augmentation; the student's flips and rotations move the target with the frame)."""
     import torch
     import torch.nn.functional as F
-    from monai.bundle import ConfigParser
     from PIL import Image
 
-    parser = ConfigParser()
-    parser.read_config(str(bundle / "configs" / "inference.json"))
-    if "frame_size" not in parser.config:
-        raise SystemExit(f"bare_loop_polyp: {bundle}/configs/inference.json has no frame_size (not a polyp bundle)")
-    net = parser.get_parsed_content("network_def")
-    weights = bundle / "models" / "model.pt"
-    if not weights.is_file():
-        raise SystemExit(f"bare_loop_polyp: the teacher {bundle} has no trained weights ({weights})")
-    net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    net.eval()
+    parser, net = trained_network(bundle, "bare_loop_polyp", require=("frame_size",))
     inferer, frame_size, targets = parser.get_parsed_content("inferer"), int(parser["frame_size"]), []
     with torch.no_grad():
         for item in items:

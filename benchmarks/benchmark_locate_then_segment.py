@@ -39,6 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 from machine import cpu_name  # noqa: E402
+from trained_bundle import trained_network  # noqa: E402
 
 INFERERS = ("full_sliding_window", "locate_then_segment", "given_box")
 
@@ -132,7 +133,6 @@ def volumes(data: Path, bundle: Path, n_volumes: int, shape: tuple[int, int, int
 def run_case(args) -> dict:
     import numpy as np
     import torch
-    from monai.bundle import ConfigParser
     from monai.inferers import SlidingWindowInferer
     from monai.transforms import KeepLargestConnectedComponent
 
@@ -140,11 +140,8 @@ def run_case(args) -> dict:
 
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    parser = ConfigParser()
-    parser.read_config(str(args.bundle / "configs" / "inference.json"))
-    net = parser.get_parsed_content("network_def")
-    net.load_state_dict(torch.load(args.bundle / "models" / "model.pt", map_location="cpu", weights_only=True))
-    net = net.to(device).eval()
+    parser, net = trained_network(args.bundle, "benchmark_locate_then_segment")
+    net = net.to(device)
     roi = parser.get_parsed_content("roi_size")
     frame_size = int(parser.get("frame_size", 0)) if args.frame_size is None else args.frame_size
     common = {"roi_size": roi, "sw_batch_size": 4, "overlap": 0.25, "mode": "gaussian", "sw_device": device,

@@ -28,6 +28,9 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+from trained_bundle import trained_network  # noqa: E402
+
 DATASETS = ("kvasir_seg", "cvc_clinicdb")
 
 
@@ -110,17 +113,10 @@ def _summary(per: dict[str, list[tuple[bool, float]]]) -> dict:
 
 def measure(bundle: Path, data: Path, side: int, n_mosaics: int, threads: int) -> dict:
     import torch
-    from monai.bundle import ConfigParser
     from monai.transforms import RemoveSmallObjects
 
     torch.set_num_threads(threads)
-    parser = ConfigParser()
-    parser.read_config(str(bundle / "configs" / "inference.json"))
-    if "frame_size" not in parser.config:
-        raise SystemExit(f"polyp_free_windows: {bundle}/configs/inference.json has no frame_size (not a polyp bundle)")
-    net = parser.get_parsed_content("network_def")
-    net.load_state_dict(torch.load(bundle / "models" / "model.pt", map_location="cpu", weights_only=True))
-    net.eval()
+    parser, net = trained_network(bundle, "polyp_free_windows", require=("frame_size",))
     frame_size, min_area = int(parser["frame_size"]), int(parser.get("min_polyp_area", 0))
     drop = RemoveSmallObjects(min_size=min_area, connectivity=2)
     out = {}

@@ -1,0 +1,32 @@
+"""A bundle's trained network for the benchmarks that run it outside ``monai.bundle run`` (the distillation
+teacher, the polyp-free windows, locate-then-segment): the network and weights the bundle's own
+``configs/inference.json`` names, so a benchmark scores exactly what the bundle ships.
+
+MONAI's ``ConfigWorkflow`` would also build the bundle's datasets and handlers; these scripts need the network,
+the inferer and a few settings only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def trained_network(bundle: Path, script: str, require: tuple[str, ...] = ()):
+    """(parser of ``bundle``/configs/inference.json, its ``network_def`` with ``models/model.pt`` loaded, on the
+    CPU in eval mode). Refuses by name (``SystemExit`` starting with ``script``) a bundle whose inference.json
+    lacks a key in ``require`` (``("frame_size",)``: not a polyp bundle) or that has no trained weights."""
+    import torch
+    from monai.bundle import ConfigParser
+
+    config = bundle / "configs" / "inference.json"
+    parser = ConfigParser()
+    parser.read_config(str(config))
+    missing = [key for key in require if key not in parser.config]
+    if missing:
+        raise SystemExit(f"{script}: {config} has no {', '.join(missing)} (not a polyp bundle)")
+    weights = bundle / "models" / "model.pt"
+    if not weights.is_file():
+        raise SystemExit(f"{script}: {bundle} has no trained weights ({weights})")
+    net = parser.get_parsed_content("network_def")
+    net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    return parser, net.eval()
