@@ -61,24 +61,21 @@ def load(items: list[dict], data: Path, size: int):
 
 def teacher_targets(items: list[dict], data: Path, bundle: Path, size: int):
     """(N, 1, size, size) foreground probabilities of the trained polyp ``bundle`` on each frame of ``items``: each
-    frame through the bundle's scale rule (longer side resized to its ``frame_size``) and its own ``inferer`` and
-    network, in the (W, H) layout MONAI's ``PILReader`` gives the bundles, then resized to ``size`` x ``size`` like
-    :func:`load`'s masks. Computed once, before training: a fixed soft target for distillation (the teacher sees
-    no augmentation; the student's flips and rotations move the target with the frame)."""
+    frame through the bundle's own ``preprocessing`` (its reader, intensity scaling and scale rule), ``inferer``
+    and network, in the (W, H) layout MONAI's ``PILReader`` gives the bundles, then resized to ``size`` x ``size``
+    like :func:`load`'s masks. Computed once, before training: a fixed soft target for distillation (the teacher
+    sees no augmentation; the student's flips and rotations move the target with the frame)."""
     import torch
     import torch.nn.functional as F
-    from PIL import Image
 
-    parser, net = trained_network(bundle, "bare_loop_polyp", require=("frame_size",))
-    inferer, frame_size, targets = parser.get_parsed_content("inferer"), int(parser["frame_size"]), []
+    parser, net = trained_network(bundle, "bare_loop_polyp", require=("frame_size", "preprocessing"))
+    preprocessing, inferer = parser.get_parsed_content("preprocessing"), parser.get_parsed_content("inferer")
+    targets = []
     with torch.no_grad():
         for item in items:
-            rgb = np.asarray(Image.open(data / item["image"]).convert("RGB"), dtype=np.float32) / 255.0
-            frame = torch.from_numpy(rgb).permute(2, 1, 0)[None]  # (1, 3, W, H), as PILReader loads it
-            scale = frame_size / max(frame.shape[-2:])
-            shape = [max(1, round(n * scale)) for n in frame.shape[-2:]]
-            frame = F.interpolate(frame, shape, mode="bilinear", align_corners=False, antialias=True)
-            prob = torch.sigmoid(inferer(frame, net)[:, :1]).transpose(2, 3)  # back to (1, 1, H, W)
+            frame = preprocessing({"image": str(data / item["image"])})["image"]  # (3, W', H') at the frame scale
+            logits = inferer(frame.as_tensor()[None].float(), net)
+            prob = torch.sigmoid(logits[:, :1]).transpose(2, 3)  # (1, 1, H', W')
             targets.append(F.interpolate(prob, (size, size), mode="bilinear", align_corners=False)[0])
     return torch.stack(targets)
 

@@ -13,12 +13,16 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from bare_loop_polyp import load, teacher_targets  # noqa: E402
 
+BUNDLE = Path(__file__).resolve().parents[2] / "bundles" / "polyp_endoscopy_feature_compression_net_segmentation"
+
 
 def _teacher(root: Path, frame_size: int) -> Path:
-    """A bundle whose network marks red pixels: a 1x1 convolution, logit = 20 * (red - 0.5)."""
+    """A bundle whose network marks red pixels (a 1x1 convolution, logit = 20 * (red - 0.5)) behind the shipped
+    FeatureCompressionNet bundle's own preprocessing (reader, intensity scaling, scale rule)."""
     (root / "configs").mkdir(parents=True)
     (root / "models").mkdir()
-    config = {"frame_size": frame_size,
+    shipped = json.loads((BUNDLE / "configs" / "inference.json").read_text(encoding="utf-8"))
+    config = {"frame_size": frame_size, "preprocessing": shipped["preprocessing"],
               "network_def": {"_target_": "torch.nn.Conv2d", "in_channels": 3, "out_channels": 1, "kernel_size": 1},
               "inferer": {"_target_": "SimpleInferer"}}  # fmt: skip
     (root / "configs" / "inference.json").write_text(json.dumps(config), encoding="utf-8")
