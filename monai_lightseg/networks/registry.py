@@ -92,10 +92,7 @@ def create_net(name: str, variant: str = "base", **kwargs: Any) -> nn.Module:
 
         >>> net = create_net("emisnet", "tiny", spatial_dims=2, in_channels=3, out_channels=1)
     """
-    cls, variants = _lookup(name)
-    if variant not in variants:
-        raise ValueError(f"create_net: unknown variant {variant!r} of {name!r}; choose one of {sorted(variants)}.")
-    return cls(**{**variants[variant], **kwargs})
+    return _lookup(name)[0](**{**variant_arguments(name, variant), **kwargs})
 
 
 def _lookup(name: str) -> tuple[type[nn.Module], dict[str, dict[str, Any]]]:
