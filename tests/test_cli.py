@@ -34,6 +34,47 @@ def test_demo_segments_the_samples_with_a_bundle(capsys, samples_dir, tmp_path) 
     assert (out / "cvc_clinicdb_1.png").is_file() and (out / "kvasir_val_0_overlay.png").is_file()
 
 
+def _fake_polyp_bundle(root, name: str, value: float | None, finished: bool = True) -> None:
+    """A bundle folder with what ``best_polyp_bundle`` reads: weights, best-metric record, results."""
+    import json
+
+    bundle = root / f"polyp_endoscopy_{name}_segmentation"
+    (bundle / "models").mkdir(parents=True)
+    (bundle / "docs").mkdir()
+    (bundle / "models" / "model.pt").write_bytes(b"weights")
+    if value is not None:
+        record = {"metric": "val_mean_dice", "value": value}
+        (bundle / "models" / "model.best.json").write_text(json.dumps(record), encoding="utf-8")
+    if finished:
+        (bundle / "docs" / "results.json").write_text("{}", encoding="utf-8")
+
+
+def test_best_polyp_bundle_takes_the_finished_bundle_with_the_best_validation_dice(tmp_path, monkeypatch) -> None:
+    from monai_lightseg import cli
+
+    monkeypatch.setattr(cli, "BUNDLES", tmp_path)
+    assert cli.best_polyp_bundle() is None
+    _fake_polyp_bundle(tmp_path, "a", 0.70)
+    _fake_polyp_bundle(tmp_path, "b", 0.78)
+    _fake_polyp_bundle(tmp_path, "c", 0.90, finished=False)  # still training: interim weights are not offered
+    _fake_polyp_bundle(tmp_path, "d", None)  # no best-metric record
+    assert cli.best_polyp_bundle() == tmp_path / "polyp_endoscopy_b_segmentation"
+
+
+def test_readme_names_the_bundle_make_demo_runs() -> None:
+    """The README's quick start says which shipped bundle ``make demo`` runs; it went stale once."""
+    from monai_lightseg.cli import REPO, best_polyp_bundle
+
+    bundle = best_polyp_bundle()
+    assert bundle is not None, "no finished polyp bundle ships weights"
+    titles = {"unet": "UNet", "light_u2net": "LightU2Net", "emisnet": "EMISNet"}
+    titles["feature_compression_net"] = "FeatureCompressionNet"
+    network = bundle.name.removeprefix("polyp_endoscopy_").removesuffix("_segmentation")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    sentence = readme[readme.index("`make demo` runs") :].split(" on `samples/polyp/images/`")[0]
+    assert f"now the {titles[network]}" in sentence, f"README says: {sentence!r}; make demo runs {bundle.name}"
+
+
 def test_segment_cli_rules_and_usage_errors(tmp_path, capsys) -> None:
     """The segment command's series rules reach the batch, and usage errors exit 2 with a message."""
     from tests.batch.conftest import make_tiny_3d_bundle
