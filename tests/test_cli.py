@@ -67,8 +67,12 @@ def test_readme_names_the_bundle_make_demo_runs() -> None:
 
     bundle = best_polyp_bundle()
     assert bundle is not None, "no finished polyp bundle ships weights"
-    titles = {"unet": "UNet", "light_u2net": "LightU2Net", "emisnet": "EMISNet"}
-    titles["feature_compression_net"] = "FeatureCompressionNet"
+    titles = {
+        "unet": "UNet",
+        "light_u2net": "LightU2Net",
+        "emisnet": "EMISNet",
+        "feature_compression_net": "FeatureCompressionNet",
+    }
     network = bundle.name.removeprefix("polyp_endoscopy_").removesuffix("_segmentation")
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     sentence = readme[readme.index("`make demo` runs") :].split(" on `samples/polyp/images/`")[0]
