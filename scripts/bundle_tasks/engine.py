@@ -406,6 +406,7 @@ def train_config(task: Task, spec: dict) -> dict:
         "num_workers": task.recipe.get("num_workers", 2),
         "cache_rate": 1.0,
         **task.train_options,
+        **spec.get("train_options", {}),
         "network_def": task.network_def(spec),
         # channels-last layout: the same arithmetic, but oneDNN's depthwise-convolution backward is much faster in it
         # on CPU (a seed net's training step: 1.2-1.8x); the 3D bundles use torch.channels_last_3d

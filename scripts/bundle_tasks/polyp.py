@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from .engine import (
@@ -47,6 +48,16 @@ FRAME_SIZE = 256
 #: training budget, identical for the four networks: epochs over the 1160 training frames, batch 8
 EPOCHS = 100
 BATCH_SIZE = 8
+#: changelog entries of the rotation and scale augmentation (``affine_prob``; docs/results.md "Rotation and scale
+#: augmentation")
+AFFINE_OPTION = (
+    'training can rotate (any angle) and scale (0.75-1.25) a share of the frames ("affine_prob" in train.json; 0, '
+    "off, for these weights); weights unchanged"
+)
+AFFINE_WEIGHTS = (
+    "new weights (issue 17): the same network, budget and seed trained with rotation by any angle and scaling by "
+    '0.75-1.25 on half the frames (MONAI RandAffined, "affine_prob" 0.5 in train.json); inference unchanged'
+)
 #: post-processing: connected components smaller than this (pixels at the frame size, 0.1 % of 256^2) are dropped
 MIN_POLYP_AREA = 64
 
@@ -58,19 +69,32 @@ class PolypTask(Task):
     #: shallower), the settings chosen by the clock; the baseline UNet as before. LightU2Net from 0.3.0: the
     #: ``fast`` widths x1.5 (issue 17: over two seeds level with the UNet on Kvasir-SEG and 0.017 below it on
     #: CVC-ClinicDB, at about half its CPU time per frame; docs/results.md "LightU2Net with 1.5x the widths").
-    #: ``release``: a bundle's own version and changelog entries, newer than the task's.
+    #: ``release``: a bundle's own version and changelog entries, newer than the task's; ``train_options``: its
+    #: own values of the task's training options (``affine_prob``...).
     networks = {
         "polyp_endoscopy_emisnet_segmentation": {
             "target": "monai_lightseg.networks.nets.EMISNet",
             "args": {"stem_stride": 4},
             "title": "EMIS-Net",
             "seed": SEED_C,
+            "release": ("0.2.4", {"0.2.4": AFFINE_OPTION}),
         },
         "polyp_endoscopy_feature_compression_net_segmentation": {
             "target": "monai_lightseg.networks.nets.FeatureCompressionNet",
             "args": {"stem_stride": 4},
             "title": "FeatureCompressionNet",
             "seed": SEED_A,
+            "train_options": {"affine_prob": 0.5},
+            "release": (
+                "0.3.0",
+                {
+                    "0.3.0": (
+                        AFFINE_WEIGHTS + "; validation Dice 0.820 Kvasir-SEG / 0.739 CVC-ClinicDB against 0.795 / "
+                        "0.708 before (a second training seed: 0.826 / 0.726)"
+                    ),
+                    "0.2.4": AFFINE_OPTION,
+                },
+            ),
         },
         "polyp_endoscopy_light_u2net_segmentation": {
             "target": "monai_lightseg.networks.nets.LightU2Net",
@@ -83,8 +107,9 @@ class PolypTask(Task):
             "title": "LightU2Net",
             "seed": SEED_B,
             "release": (
-                "0.3.0",
+                "0.3.1",
                 {
+                    "0.3.1": AFFINE_OPTION,
                     "0.3.0": (
                         "new weights (issue 17): LightU2Net's fast setting with every width x1.5 (channels 24, 72, "
                         "192; mid_channels 12, 36, 96), trained with the same recipe and budget; validation Dice "
@@ -100,6 +125,17 @@ class PolypTask(Task):
             "args": {"channels": [16, 32, 64, 128, 256], "strides": [2, 2, 2, 2], "num_res_units": 2},
             "title": "MONAI UNet (baseline)",
             "seed": BASELINE,
+            "train_options": {"affine_prob": 0.5},
+            "release": (
+                "0.3.0",
+                {
+                    "0.3.0": (
+                        AFFINE_WEIGHTS + "; validation Dice 0.844 Kvasir-SEG / 0.765 CVC-ClinicDB against 0.841 / "
+                        "0.748 before"
+                    ),
+                    "0.2.4": AFFINE_OPTION,
+                },
+            ),
         },
     }
     spatial_dims, in_channels, out_channels = 2, 3, 1
@@ -123,7 +159,14 @@ class PolypTask(Task):
     #: lesion-free windows (``RandLesionFreeWindowd``): the window's side at the frame size, and the chance that a
     #: frame with such a window is swapped for one (0: off; 0.22 swaps about 11 % of the training samples, half the
     #: frames having a polyp-free 128 px window)
-    train_options = {**inference_options, "lesion_free_window": [128, 128], "lesion_free_prob": 0.0}
+    #: rotation and scale augmentation (``RandAffined``): the share of training frames rotated by any angle and
+    #: scaled by 0.75-1.25 (0: off; a bundle trained with it sets it in its ``train_options``)
+    train_options = {
+        **inference_options,
+        "lesion_free_window": [128, 128],
+        "lesion_free_prob": 0.0,
+        "affine_prob": 0.0,
+    }
     samples = "polyp"
     license = LICENSE
     #: scale augmentation: a random square crop of 60-100 % of the frame's side, resized back to the frame size
@@ -191,8 +234,17 @@ class PolypTask(Task):
             },
             {"_target_": "Resized", "keys": both, "spatial_size": "@roi_size", "mode": ["bilinear", "nearest"]},
         ]
+        affine = {
+            "_target_": "RandAffined",
+            "keys": both,
+            "prob": "@affine_prob",
+            "rotate_range": math.pi,
+            "scale_range": [0.25, 0.25],
+            "mode": ["bilinear", "nearest"],
+            "padding_mode": "zeros",
+        }
         return (
-            [{"_target_": "SpatialPadd", "keys": both, "spatial_size": "@roi_size"}]
+            [{"_target_": "SpatialPadd", "keys": both, "spatial_size": "@roi_size"}, affine]
             + (zoom if self.zoom else [])
             + [
                 {"_target_": "RandFlipd", "keys": both, "prob": 0.5, "spatial_axis": 0},
@@ -336,6 +388,7 @@ class PolypTask(Task):
 
     def readme(self, spec: dict, record: dict | None) -> str:
         roi, r = f"{self.roi[0]}x{self.roi[1]}", self.recipe
+        affine = {**self.train_options, **spec.get("train_options", {})}["affine_prob"]
         results = []
         if record is not None:
             results = [
@@ -399,6 +452,11 @@ class PolypTask(Task):
                 "decoded, normalised and resized once, cached in memory |",
                 "| augmentation | "
                 + ("random square crop of 60-100 % of the side resized back (scale), " if self.zoom else "")
+                + (
+                    f"rotation by any angle and scaling by 0.75-1.25 (`RandAffined`, `affine_prob` {affine:g}), "
+                    if affine
+                    else ""
+                )
                 + "flips, 90° rotations, intensity scale/shift |",
                 "| polyp-free windows | off (`lesion_free_prob` 0.0); `--lesion_free_prob 0.22` swaps that share of "
                 "the frames that have one for a polyp-free 128x128 window of the frame, reflect-padded to "

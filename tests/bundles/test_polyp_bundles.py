@@ -115,6 +115,31 @@ def test_lesion_free_windows_switch_on_from_the_command_line(scratch_bundle) -> 
     assert [r["iteration"] for r in read_rows(root / "models" / "training_log.csv")] == ["1", "2"]
 
 
+def test_rotation_and_scale_augmentation_switches_on_from_the_command_line(scratch_bundle) -> None:
+    """``affine_prob`` 1.0 rotates and scales every training frame with its mask: the mask stays binary (nearest
+    interpolation) and is none of the eight flips and 90° rotations of the mask without it; training runs with it."""
+    root = scratch_bundle("polyp_endoscopy_unet_segmentation")
+    config = str(root / "configs" / "train.json")
+
+    def samples(**overrides) -> list[dict]:
+        parser = ConfigParser()
+        parser.read_config(config)
+        parser.update({"bundle_root": str(root), "cache_rate": 0, **overrides})
+        dataset = parser.get_parsed_content("train#dataset")
+        return [dataset[i] for i in range(len(dataset))]
+
+    plain = samples(affine_prob=0.0)
+    for sample, reference in zip(samples(affine_prob=1.0), plain):
+        label = sample["label"][0].numpy()
+        assert tuple(sample["image"].shape) == (3, 256, 256) and label.shape == (256, 256)
+        assert set(np.unique(label)) <= {0.0, 1.0} and label.sum() > 0
+        base = reference["label"][0].numpy()
+        dihedral = [np.rot90(m, k) for m in (base, base.T) for k in range(4)]
+        assert not any(np.array_equal(label, m) for m in dihedral)
+    run(config_file=config, bundle_root=str(root), affine_prob=1.0, **SHORT_TRAIN)
+    assert [r["iteration"] for r in read_rows(root / "models" / "training_log.csv")] == ["1", "2"]
+
+
 @pytest.mark.slow
 def test_multi_gpu_train_with_torchrun_on_cpu(scratch_bundle) -> None:
     root = scratch_bundle("polyp_endoscopy_unet_segmentation")
