@@ -457,7 +457,14 @@ class PolypTask(Task):
                     if affine
                     else ""
                 )
-                + "flips, 90° rotations, intensity scale/shift |",
+                + "flips, 90° rotations, intensity scale/shift"
+                + (
+                    ""
+                    if affine
+                    else "; rotation and scaling off for these weights (`affine_prob` 0.0; `--affine_prob 0.5` turns "
+                    "it on for half the frames: any angle, 0.75-1.25)"
+                )
+                + " |",
                 "| polyp-free windows | off (`lesion_free_prob` 0.0); `--lesion_free_prob 0.22` swaps that share of "
                 "the frames that have one for a polyp-free 128x128 window of the frame, reflect-padded to "
                 f"{roi}: fewer marks on polyp-free tissue for a little Dice (measured in the repository's "
