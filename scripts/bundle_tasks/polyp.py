@@ -48,15 +48,18 @@ FRAME_SIZE = 256
 #: training budget, identical for the four networks: epochs over the 1160 training frames, batch 8
 EPOCHS = 100
 BATCH_SIZE = 8
-#: changelog entries of the rotation and scale augmentation (``affine_prob``; docs/results.md "Rotation and scale
-#: augmentation")
+#: rotation and scale augmentation (``RandAffined`` with a share ``affine_prob`` of the frames; docs/results.md
+#: "Rotation and scale augmentation"): any angle, each axis scaled independently by 1 +- AFFINE_SCALE
+AFFINE_SCALE = 0.25
+AFFINE_TEXT = f"rotation by any angle and scaling of each axis by {1 - AFFINE_SCALE:g}-{1 + AFFINE_SCALE:g}"
+#: changelog entries
 AFFINE_OPTION = (
-    'training can rotate (any angle) and scale (0.75-1.25) a share of the frames ("affine_prob" in train.json; 0, '
-    "off, for these weights); weights unchanged"
+    f'training can apply {AFFINE_TEXT} to a share of the frames ("affine_prob" in train.json; 0, off, for these '
+    "weights); weights unchanged"
 )
 AFFINE_WEIGHTS = (
-    "new weights (issue 17): the same network, budget and seed trained with rotation by any angle and scaling by "
-    '0.75-1.25 on half the frames (MONAI RandAffined, "affine_prob" 0.5 in train.json); inference unchanged'
+    "new weights (issue 17): the same network, budget and training seed trained with "
+    f'{AFFINE_TEXT} on half the frames (MONAI RandAffined, "affine_prob" 0.5 in train.json); inference unchanged'
 )
 #: post-processing: connected components smaller than this (pixels at the frame size, 0.1 % of 256^2) are dropped
 MIN_POLYP_AREA = 64
@@ -92,7 +95,6 @@ class PolypTask(Task):
                         AFFINE_WEIGHTS + "; validation Dice 0.820 Kvasir-SEG / 0.739 CVC-ClinicDB against 0.795 / "
                         "0.708 before (a second training seed: 0.826 / 0.726)"
                     ),
-                    "0.2.4": AFFINE_OPTION,
                 },
             ),
         },
@@ -133,7 +135,6 @@ class PolypTask(Task):
                         AFFINE_WEIGHTS + "; validation Dice 0.844 Kvasir-SEG / 0.765 CVC-ClinicDB against 0.841 / "
                         "0.748 before"
                     ),
-                    "0.2.4": AFFINE_OPTION,
                 },
             ),
         },
@@ -159,8 +160,8 @@ class PolypTask(Task):
     #: lesion-free windows (``RandLesionFreeWindowd``): the window's side at the frame size, and the chance that a
     #: frame with such a window is swapped for one (0: off; 0.22 swaps about 11 % of the training samples, half the
     #: frames having a polyp-free 128 px window)
-    #: rotation and scale augmentation (``RandAffined``): the share of training frames rotated by any angle and
-    #: scaled by 0.75-1.25 (0: off; a bundle trained with it sets it in its ``train_options``)
+    #: rotation and scale augmentation (``RandAffined``, ``AFFINE_TEXT``): the share of training frames it is applied
+    #: to (0: off; a bundle trained with it sets it in its ``train_options``)
     train_options = {
         **inference_options,
         "lesion_free_window": [128, 128],
@@ -239,7 +240,7 @@ class PolypTask(Task):
             "keys": both,
             "prob": "@affine_prob",
             "rotate_range": math.pi,
-            "scale_range": [0.25, 0.25],
+            "scale_range": [AFFINE_SCALE, AFFINE_SCALE],
             "mode": ["bilinear", "nearest"],
             "padding_mode": "zeros",
         }
@@ -388,7 +389,7 @@ class PolypTask(Task):
 
     def readme(self, spec: dict, record: dict | None) -> str:
         roi, r = f"{self.roi[0]}x{self.roi[1]}", self.recipe
-        affine = {**self.train_options, **spec.get("train_options", {})}["affine_prob"]
+        affine = self.bundle_train_options(spec)["affine_prob"]
         results = []
         if record is not None:
             results = [
@@ -453,7 +454,7 @@ class PolypTask(Task):
                 "| augmentation | "
                 + ("random square crop of 60-100 % of the side resized back (scale), " if self.zoom else "")
                 + (
-                    f"rotation by any angle and scaling by 0.75-1.25 (`RandAffined`, `affine_prob` {affine:g}), "
+                    f"{AFFINE_TEXT} (`RandAffined`, `affine_prob` {affine:g}), "
                     if affine
                     else ""
                 )
@@ -461,8 +462,8 @@ class PolypTask(Task):
                 + (
                     ""
                     if affine
-                    else "; rotation and scaling off for these weights (`affine_prob` 0.0; `--affine_prob 0.5` turns "
-                    "it on for half the frames: any angle, 0.75-1.25)"
+                    else f"; {AFFINE_TEXT} off for these weights (`affine_prob` 0.0; `--affine_prob 0.5` applies "
+                    "it to half the frames)"
                 )
                 + " |",
                 "| polyp-free windows | off (`lesion_free_prob` 0.0); `--lesion_free_prob 0.22` swaps that share of "

@@ -37,7 +37,7 @@ def optimizer_rows(task: Task, record: dict | None) -> list[str]:
 
         rows.append(
             f"| wall time | {record['wall_time_s'] / 3600:.2f} h for {record['steps']} steps on "
-            f"{record.get('device', '2 CPU cores (shared with other work, so this overstates the cost)')}, "
+            f"{record.get('device', '2 CPU cores (most runs shared them with other work: overstates the cost)')}, "
             f"torch {torch.__version__.split('+')[0]} |"
         )
     return rows

@@ -116,8 +116,15 @@ def test_lesion_free_windows_switch_on_from_the_command_line(scratch_bundle) -> 
 
 
 def test_rotation_and_scale_augmentation_switches_on_from_the_command_line(scratch_bundle) -> None:
-    """``affine_prob`` 1.0 rotates and scales every training frame with its mask: the mask stays binary (nearest
-    interpolation) and is none of the eight flips and 90° rotations of the mask without it; training runs with it."""
+    """``affine_prob`` 1.0 rotates and scales every training frame together with its mask (the same affine on both);
+    the mask stays binary (nearest interpolation) and is none of the eight flips and 90° rotations of the mask
+    without it; training runs with it. The UNet bundle ships it at 0.5, the bundles trained without it at 0.0."""
+    shipped = {
+        name: json.loads((BUNDLES_DIR / name / "configs" / "train.json").read_text(encoding="utf-8"))["affine_prob"]
+        for name in POLYP_BUNDLES
+    }
+    assert shipped["polyp_endoscopy_unet_segmentation"] == 0.5
+    assert set(shipped.values()) <= {0.0, 0.5}
     root = scratch_bundle("polyp_endoscopy_unet_segmentation")
     config = str(root / "configs" / "train.json")
 
@@ -129,9 +136,11 @@ def test_rotation_and_scale_augmentation_switches_on_from_the_command_line(scrat
         return [dataset[i] for i in range(len(dataset))]
 
     plain = samples(affine_prob=0.0)
+    assert len(plain) == 2
     for sample, reference in zip(samples(affine_prob=1.0), plain):
         label = sample["label"][0].numpy()
         assert tuple(sample["image"].shape) == (3, 256, 256) and label.shape == (256, 256)
+        assert torch.allclose(sample["image"].affine, sample["label"].affine)  # one geometry for frame and mask
         assert set(np.unique(label)) <= {0.0, 1.0} and label.sum() > 0
         base = reference["label"][0].numpy()
         dihedral = [np.rot90(m, k) for m in (base, base.T) for k in range(4)]
