@@ -80,7 +80,17 @@ class PolypTask(Task):
             "args": {"stem_stride": 4},
             "title": "EMIS-Net",
             "seed": SEED_C,
-            "release": ("0.2.4", {"0.2.4": AFFINE_OPTION}),
+            "train_options": {"affine_prob": 0.5},
+            "release": (
+                "0.3.0",
+                {
+                    "0.3.0": (
+                        AFFINE_WEIGHTS + "; validation Dice 0.811 Kvasir-SEG / 0.712 CVC-ClinicDB against 0.791 / "
+                        "0.706 before"
+                    ),
+                    "0.2.4": AFFINE_OPTION,
+                },
+            ),
         },
         "polyp_endoscopy_feature_compression_net_segmentation": {
             "target": "monai_lightseg.networks.nets.FeatureCompressionNet",
