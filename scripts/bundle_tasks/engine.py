@@ -217,15 +217,6 @@ class Task:
     inference_options: dict = {}
     train_options: dict = {}
 
-    def bundle_train_options(self, spec: dict) -> dict:
-        """The task's ``train_options`` with a bundle's own values (``spec["train_options"]``) over them; a key the
-        task does not define is refused, so that a misspelt option cannot ship silently unused."""
-        own = spec.get("train_options", {})
-        unknown = set(own) - set(self.train_options)
-        if unknown:
-            raise ValueError(f"{self.name}: train_options {sorted(unknown)} are not options of the task")
-        return {**self.train_options, **own}
-
     def load(self, keys: list[str]) -> list[dict]:
         """Loading and normalisation of ``keys`` (``image``, ``label``...), shared by every config."""
         raise NotImplementedError
@@ -414,7 +405,7 @@ def train_config(task: Task, spec: dict) -> dict:
         "val_roi_size": task.val_roi,
         "num_workers": task.recipe.get("num_workers", 2),
         "cache_rate": 1.0,
-        **task.bundle_train_options(spec),
+        **task.train_options,
         "network_def": task.network_def(spec),
         # channels-last layout: the same arithmetic, but oneDNN's depthwise-convolution backward is much faster in it
         # on CPU (a seed net's training step: 1.2-1.8x); the 3D bundles use torch.channels_last_3d

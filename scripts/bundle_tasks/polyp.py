@@ -72,8 +72,7 @@ class PolypTask(Task):
     #: shallower), the settings chosen by the clock; the baseline UNet as before. LightU2Net from 0.3.0: the
     #: ``fast`` widths x1.5 (issue 17: over two seeds level with the UNet on Kvasir-SEG and 0.017 below it on
     #: CVC-ClinicDB, at about half its CPU time per frame; docs/results.md "LightU2Net with 1.5x the widths").
-    #: ``release``: a bundle's own version and changelog entries, newer than the task's; ``train_options``: its
-    #: own values of the task's training options (``affine_prob``...).
+    #: ``release``: a bundle's own version and changelog entries, newer than the task's.
     networks = {
         "polyp_endoscopy_emisnet_segmentation": {
             "target": "monai_lightseg.networks.nets.EMISNet",
@@ -400,7 +399,6 @@ class PolypTask(Task):
 
     def readme(self, spec: dict, record: dict | None) -> str:
         roi, r = f"{self.roi[0]}x{self.roi[1]}", self.recipe
-        affine = self.bundle_train_options(spec)["affine_prob"]
         results = []
         if record is not None:
             results = [
@@ -464,19 +462,8 @@ class PolypTask(Task):
                 "decoded, normalised and resized once, cached in memory |",
                 "| augmentation | "
                 + ("random square crop of 60-100 % of the side resized back (scale), " if self.zoom else "")
-                + (
-                    f"{AFFINE_TEXT} (`RandAffined`, `affine_prob` {affine:g}), "
-                    if affine
-                    else ""
-                )
-                + "flips, 90° rotations, intensity scale/shift"
-                + (
-                    ""
-                    if affine
-                    else f"; {AFFINE_TEXT} off for these weights (`affine_prob` 0.0; `--affine_prob 0.5` applies "
-                    "it to half the frames)"
-                )
-                + " |",
+                + f"{AFFINE_TEXT} (`RandAffined`, `affine_prob` {self.train_options['affine_prob']:g}), "
+                + "flips, 90° rotations, intensity scale/shift |",
                 "| polyp-free windows | off (`lesion_free_prob` 0.0); `--lesion_free_prob 0.22` swaps that share of "
                 "the frames that have one for a polyp-free 128x128 window of the frame, reflect-padded to "
                 f"{roi}: fewer marks on polyp-free tissue for a little Dice (measured in the repository's "
