@@ -487,7 +487,8 @@ class PolypTask(Task):
                 "  preparation, lighting, or non-polyp lesions are untested. Both datasets contain only frames that",
                 "  show a polyp, so false positives on real polyp-free frames are unmeasured; on views made of",
                 "  polyp-free tiles of the validation frames, every shipped polyp bundle marks something in all of",
-                "  them, 11-17 % of each view (the repository's docs/results.md, \"Rotation and scale augmentation\").",
+                "  them, 11-17 % of a view on average (the repository's docs/results.md, \"Rotation and scale",
+                "  augmentation\").",
             ],
             licence=[
                 "Code: Apache-2.0 (`LICENSE`). Weights inherit the data terms (research and education only): see",
