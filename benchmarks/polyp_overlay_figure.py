@@ -1,5 +1,6 @@
-"""A figure of where a polyp bundle's mask and the ground truth disagree: each frame beside its overlay (green: both
-mark polyp, red: only the truth, blue: only the bundle), frames stacked top to bottom.
+"""A figure of where polyp bundles' masks and the ground truth disagree: each frame beside its overlay for each
+bundle in the order given (green: both mark polyp, red: only the truth, blue: only the bundle), frames stacked top
+to bottom.
 
 Runs the bundle's own ``inference.json`` on copies of the frames, so the masks are exactly what users get::
 
@@ -7,7 +8,8 @@ Runs the bundle's own ``inference.json`` on copies of the frames, so the masks a
         --data ../shared/data --frames cvc_clinicdb/5.png cvc_clinicdb/20.png cvc_clinicdb/118.png \\
         --out docs/cvc_under_segmented_polyps.jpg
 
-``--frames`` are ``DATASET/NAME`` under ``--data`` (``DATASET/images/NAME`` with its mask in ``DATASET/masks/``).
+``--bundle`` takes one or more bundles (one overlay column each). ``--frames`` are ``DATASET/NAME`` under
+``--data`` (``DATASET/images/NAME`` with its mask in ``DATASET/masks/``).
 The figure is scaled to 2/3 and written as JPEG; it shows research data, so keep its terms beside it.
 """
 
@@ -35,7 +37,7 @@ def overlay(image: np.ndarray, truth: np.ndarray, pred: np.ndarray) -> np.ndarra
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bundle", type=Path, required=True)
+    parser.add_argument("--bundle", type=Path, nargs="+", required=True, help="one overlay column per bundle")
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--frames", nargs="+", required=True, help="DATASET/NAME, e.g. cvc_clinicdb/118.png")
     parser.add_argument("--out", type=Path, required=True)
@@ -53,17 +55,21 @@ def main() -> None:
             copy = frames_in / f"{i:02d}_{dataset}_{Path(name).stem}{image.suffix}"
             shutil.copy(image, copy)
             pairs.append((copy.stem, image, mask))
-        subprocess.run(
-            [sys.executable, "-m", "monai.bundle", "run", "--config_file", "configs/inference.json",
-             "--bundle_root", ".", "--dataset_dir", str(frames_in), "--output_dir", str(masks_out)],
-            cwd=args.bundle, check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        for b, bundle in enumerate(args.bundle):
+            subprocess.run(
+                [sys.executable, "-m", "monai.bundle", "run", "--config_file", "configs/inference.json",
+                 "--bundle_root", ".", "--dataset_dir", str(frames_in), "--output_dir", str(masks_out / str(b))],
+                cwd=bundle, check=True, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
         rows = []
         for stem, image, mask in pairs:
             rgb = np.asarray(Image.open(image).convert("RGB"))
             truth = np.asarray(Image.open(mask).convert("L")) > 127
-            pred = np.asarray(Image.open(masks_out / f"{stem}.png").convert("L")) > 127
-            rows.append(np.concatenate([rgb, overlay(rgb, truth, pred)], axis=1))
+            row = [rgb]
+            for b in range(len(args.bundle)):
+                pred = np.asarray(Image.open(masks_out / str(b) / f"{stem}.png").convert("L")) > 127
+                row.append(overlay(rgb, truth, pred))
+            rows.append(np.concatenate(row, axis=1))
     figure = Image.fromarray(np.concatenate(rows, axis=0))
     figure = figure.resize((figure.width * 2 // 3, figure.height * 2 // 3), Image.LANCZOS)
     args.out.parent.mkdir(parents=True, exist_ok=True)

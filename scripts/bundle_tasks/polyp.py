@@ -489,6 +489,10 @@ class PolypTask(Task):
                 "  polyp-free tiles of the validation frames, every shipped polyp bundle marks something in all of",
                 "  them, 11-17 % of a view on average (the repository's docs/results.md, \"Rotation and scale",
                 "  augmentation\").",
+                "- Masks can miss a flat base or a stalk (CVC-ClinicDB validation sequences 1 and 6: recall",
+                "  0.25-0.32 and 0.65-0.69) and can run past a polyp along a neighbouring fold and onto stool",
+                "  (sequence 26: precision 0.66-0.67 for the UNet and FeatureCompressionNet, 0.44-0.47 for EMISNet",
+                "  and LightU2Net); the repository's docs/results.md, \"CVC-ClinicDB per polyp\", shows both.",
             ],
             licence=[
                 "Code: Apache-2.0 (`LICENSE`). Weights inherit the data terms (research and education only): see",
