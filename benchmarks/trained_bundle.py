@@ -1,6 +1,11 @@
 """A bundle's trained network for the benchmarks that run it outside ``monai.bundle run`` (the distillation
 teacher, the polyp-free windows, locate-then-segment): the network and weights the bundle's own
-``configs/inference.json`` names, so a benchmark scores exactly what the bundle ships.
+``configs/inference.json`` names, deployed as its ``ReparameterizeNetwork`` handler deploys them
+(``reparameterize``, ``runtime``), so a benchmark scores and times exactly what the bundle ships.
+
+Until 2026-12-06 the network was not deployed: masks were the same (logits within 2e-5), but LightU2Net ran
+3.7-4.5x slower than shipped (not re-parameterised, not channels-last), which made its locate-then-segment times
+wrong (docs/inference.md).
 
 MONAI's ``ConfigWorkflow`` would also build the bundle's datasets and handlers; these scripts need the network,
 the inferer and a few settings only.
@@ -13,7 +18,8 @@ from pathlib import Path
 
 def trained_network(bundle: Path, script: str, require: tuple[str, ...] = ()):
     """(parser of ``bundle``/configs/inference.json, its ``network_def`` with ``models/model.pt`` loaded, on the
-    CPU in eval mode). Refuses by name (``SystemExit`` starting with ``script``) a bundle whose inference.json
+    CPU in eval mode, re-parameterised and put on the bundle's ``runtime`` where its inference.json says so).
+    Refuses by name (``SystemExit`` starting with ``script``) a bundle whose inference.json
     lacks a key in ``require`` (``("frame_size",)``: not a polyp bundle) or that has no trained weights."""
     import torch
     from monai.bundle import ConfigParser
@@ -29,4 +35,10 @@ def trained_network(bundle: Path, script: str, require: tuple[str, ...] = ()):
         raise SystemExit(f"{script}: {bundle} has no trained weights ({weights})")
     net = parser.get_parsed_content("network_def")
     net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    return parser, net.eval()
+    net = net.eval()
+    runtime = parser.get("runtime", "eager")
+    if parser.get("reparameterize", False) or runtime != "eager":
+        from monai_lightseg.inference.runtimes import deploy
+
+        net = deploy(net, runtime)
+    return parser, net

@@ -1,0 +1,35 @@
+"""benchmarks/trained_bundle.py: benchmarks run a bundle's network as the bundle deploys it (re-parameterised,
+in its memory layout), with the same outputs as the network as trained, and refuse a folder without weights."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from monai.bundle import ConfigParser
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from trained_bundle import trained_network  # noqa: E402
+
+LIGHT = REPO / "bundles" / "polyp_endoscopy_light_u2net_segmentation"
+
+
+def test_the_network_is_deployed_as_the_bundle_says_and_computes_the_same_logits() -> None:
+    parser, deployed = trained_network(LIGHT, "test")
+    assert parser.get("reparameterize") is True
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in deployed.modules())
+    raw_parser = ConfigParser()
+    raw_parser.read_config(str(LIGHT / "configs" / "inference.json"))
+    raw = raw_parser.get_parsed_content("network_def")
+    raw.load_state_dict(torch.load(LIGHT / "models" / "model.pt", map_location="cpu", weights_only=True))
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(deployed(x), raw.eval()(x), atol=1e-4, rtol=1e-4)
+
+
+def test_a_bundle_without_weights_is_refused_by_the_scripts_name(tmp_path) -> None:
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "inference.json").write_bytes((LIGHT / "configs" / "inference.json").read_bytes())
+    with pytest.raises(SystemExit, match="^my_script: .* has no trained weights"):
+        trained_network(tmp_path, "my_script")
