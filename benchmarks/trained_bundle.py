@@ -4,8 +4,8 @@ teacher, the polyp-free windows, locate-then-segment): the network and weights t
 (``reparameterize``, ``runtime``), so a benchmark scores and times exactly what the bundle ships.
 
 Until 2026-12-06 the network was not deployed: masks were the same (logits within 2e-5), but LightU2Net ran
-3.7-4.5x slower than shipped (not re-parameterised, not channels-last), which made its locate-then-segment times
-wrong (docs/inference.md).
+4.1-4.3x slower than shipped (not re-parameterised, not channels-last;
+``benchmarks/deployed_vs_trained_latency.py``), which made its locate-then-segment times wrong (docs/inference.md).
 
 MONAI's ``ConfigWorkflow`` would also build the bundle's datasets and handlers; these scripts need the network,
 the inferer and a few settings only.

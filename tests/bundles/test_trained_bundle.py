@@ -33,3 +33,18 @@ def test_a_bundle_without_weights_is_refused_by_the_scripts_name(tmp_path) -> No
     (tmp_path / "configs" / "inference.json").write_bytes((LIGHT / "configs" / "inference.json").read_bytes())
     with pytest.raises(SystemExit, match="^my_script: .* has no trained weights"):
         trained_network(tmp_path, "my_script")
+
+
+def test_the_latency_comparison_times_both_forms_of_each_bundle_at_each_batch(tmp_path) -> None:
+    import json
+    import subprocess
+
+    out = tmp_path / "latency.json"
+    subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "deployed_vs_trained_latency.py"), "--bundle", str(LIGHT),
+         "--window", "64", "--threads", "1", "--seconds", "0.05", "--rounds", "1", "--out", str(out)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    assert {(r["form"], r["batch"]) for r in rows} == {("trained", 1), ("trained", 4), ("deployed", 1), ("deployed", 4)}
+    assert all(r["ms_per_window"] > 0 and len(r["rounds"]) == 1 for r in rows)
