@@ -23,26 +23,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_name  # noqa: E402
+from trained_bundle import trained_network  # noqa: E402
 
 
 def networks(bundle: Path) -> dict[str, torch.nn.Module]:
     """``{"trained": ..., "deployed": ...}``: the bundle's network with its weights, as trained and as deployed."""
-    from monai.bundle import ConfigParser
-
-    from monai_lightseg.inference.runtimes import deploy
-
-    parser = ConfigParser()
-    parser.read_config(str(bundle / "configs" / "inference.json"))
-    weights = bundle / "models" / "model.pt"
-    if not weights.is_file():
-        raise SystemExit(f"deployed_vs_trained_latency: {bundle} has no trained weights ({weights})")
-    out = {}
-    for form in ("trained", "deployed"):
-        net = parser.get_parsed_content("network_def", instantiate=True, lazy=False)
-        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-        net = net.eval()
-        out[form] = deploy(net, parser.get("runtime", "eager")) if form == "deployed" else net
-    return out
+    return {form: trained_network(bundle, "deployed_vs_trained_latency", deployed=form == "deployed")[1]
+            for form in ("trained", "deployed")}  # fmt: skip
 
 
 def ms_per_window(net: torch.nn.Module, x: torch.Tensor, seconds: float) -> float:

@@ -16,11 +16,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def trained_network(bundle: Path, script: str, require: tuple[str, ...] = ()):
+def trained_network(bundle: Path, script: str, require: tuple[str, ...] = (), deployed: bool = True):
     """(parser of ``bundle``/configs/inference.json, its ``network_def`` with ``models/model.pt`` loaded, on the
-    CPU in eval mode, re-parameterised and put on the bundle's ``runtime`` where its inference.json says so).
-    Refuses by name (``SystemExit`` starting with ``script``) a bundle whose inference.json
-    lacks a key in ``require`` (``("frame_size",)``: not a polyp bundle) or that has no trained weights."""
+    CPU in eval mode, re-parameterised and put on the bundle's ``runtime`` where its inference.json says so; with
+    ``deployed=False`` the network as trained). Refuses by name (``SystemExit`` starting with ``script``) a bundle
+    whose inference.json lacks a key in ``require`` (``("frame_size",)``: not a polyp bundle) or that has no trained
+    weights."""
     import torch
     from monai.bundle import ConfigParser
 
@@ -36,9 +37,8 @@ def trained_network(bundle: Path, script: str, require: tuple[str, ...] = ()):
     net = parser.get_parsed_content("network_def")
     net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     net = net.eval()
-    runtime = parser.get("runtime", "eager")
-    if parser.get("reparameterize", False) or runtime != "eager":
-        from monai_lightseg.inference.runtimes import deploy
+    if deployed:
+        from monai_lightseg.inference.runtimes import deploy_as_configured
 
-        net = deploy(net, runtime)
+        net = deploy_as_configured(net, parser.get("reparameterize", False), parser.get("runtime", "eager"))
     return parser, net

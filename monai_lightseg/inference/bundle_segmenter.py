@@ -15,7 +15,7 @@ from monai.transforms import Compose, Invertd, SaveImaged
 
 from monai_lightseg.config_flags import as_bool
 from monai_lightseg.inference.flip_averaging import FlipAveragingInferer
-from monai_lightseg.inference.runtimes import deploy
+from monai_lightseg.inference.runtimes import deploy_as_configured
 from monai_lightseg.transforms import BlendMaskOverlayd
 
 __all__ = ["BundleSegmenter"]
@@ -93,8 +93,7 @@ class BundleSegmenter:
         self.runtime = runtime or parser.get_parsed_content("runtime", default="eager")
         if reparameterize is None:
             reparameterize = as_bool(parser.get_parsed_content("reparameterize", default=False), "reparameterize")
-        if reparameterize or self.runtime != "eager":  # every runtime but eager PyTorch runs the folded network
-            self.network = deploy(self.network, self.runtime)
+        self.network = deploy_as_configured(self.network, reparameterize, self.runtime)
         self.preprocessing = parser.get_parsed_content("preprocessing")
         # the bundle's own "tta_inferer" (the inferer, averaged over flipped copies when the bundle's "flip_tta", or
         # ``flip_tta``, says so), so that a user's change to it in the config reaches this path too; a bundle

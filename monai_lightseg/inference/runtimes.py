@@ -18,7 +18,14 @@ from torch import nn
 
 from monai_lightseg.networks.reparameterize import reparameterize
 
-__all__ = ["RUNTIMES", "OnnxRuntimeNetwork", "deploy", "script_for_inference", "to_preferred_memory_format"]
+__all__ = [
+    "RUNTIMES",
+    "OnnxRuntimeNetwork",
+    "deploy",
+    "deploy_as_configured",
+    "script_for_inference",
+    "to_preferred_memory_format",
+]
 
 #: the runtimes :func:`deploy` accepts
 RUNTIMES = ("eager", "torchscript", "onnxruntime")
@@ -127,3 +134,10 @@ def deploy(network: nn.Module, runtime: str = "eager", threads: int | None = Non
         return OnnxRuntimeNetwork(folded, threads)
     folded = to_preferred_memory_format(folded)
     return script_for_inference(folded) if runtime == "torchscript" else folded
+
+
+def deploy_as_configured(network: nn.Module, reparameterize: bool, runtime: str = "eager") -> nn.Module:
+    """``network`` as a bundle's ``"reparameterize"`` and ``"runtime"`` settings ask: :func:`deploy` when either
+    asks for it (every runtime but eager PyTorch runs the folded network), else ``network`` unchanged. The one rule
+    for every path that runs a bundle's network outside its ``ReparameterizeNetwork`` handler."""
+    return deploy(network, runtime) if reparameterize or runtime != "eager" else network

@@ -78,16 +78,15 @@ def cpu_ms_per_image(bundle: Path, shape: tuple[int, ...], flip_tta: bool = Fals
     import torch
     from monai.bundle import ConfigParser
 
+    from monai_lightseg.inference.runtimes import deploy_as_configured
+
     torch.set_num_threads(2)
     parser = ConfigParser()
     parser.read_config(str(bundle / "configs" / "inference.json"))
     parser["bundle_root"] = str(bundle)
     parser["flip_tta"] = flip_tta  # before the first parse: setting an item resets what was parsed
     net = parser.get_parsed_content("network_def").eval()
-    if parser.get("reparameterize", False) or parser.get("runtime", "eager") != "eager":  # as the bundle deploys it
-        from monai_lightseg.inference.runtimes import deploy
-
-        net = deploy(net, parser.get("runtime", "eager"))
+    net = deploy_as_configured(net, parser.get("reparameterize", False), parser.get("runtime", "eager"))
     inferer = parser.get_parsed_content("tta_inferer")
     x = torch.rand(*shape)
     times = []

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from monai_lightseg.inference import BundleSegmenter, OnnxRuntimeNetwork, deploy
-from monai_lightseg.inference.runtimes import to_preferred_memory_format
+from monai_lightseg.inference.runtimes import deploy_as_configured, to_preferred_memory_format
 from monai_lightseg.networks import create_net, is_reparameterized
 from tests.bundles.conftest import copy_bundle, ensure_weights
 from tests.networks.test_reparameterize import randomize_batch_norms
@@ -22,6 +22,14 @@ def test_eager_runtime_is_the_folded_network_and_unknown_runtimes_are_named() ->
     assert is_reparameterized(deploy(net, "eager"))
     with pytest.raises(ValueError, match="unknown runtime 'tensorrt'"):
         deploy(net, "tensorrt")
+
+
+def test_a_bundles_settings_decide_whether_the_network_is_deployed() -> None:
+    net = create_net("feature_compression_net", "tiny", spatial_dims=2, in_channels=3, out_channels=1).eval()
+    assert deploy_as_configured(net, reparameterize=False, runtime="eager") is net
+    assert is_reparameterized(deploy_as_configured(net, reparameterize=True, runtime="eager"))
+    fresh = create_net("feature_compression_net", "tiny", spatial_dims=2, in_channels=3, out_channels=1).eval()
+    assert deploy_as_configured(fresh, reparameterize=False, runtime="torchscript") is not fresh  # always folded
 
 
 @pytest.mark.parametrize("spatial_dims", [2, 3])
