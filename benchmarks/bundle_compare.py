@@ -8,6 +8,13 @@ Each evaluation is the folder a bundle's ``evaluate.json`` wrote (``per_image.cs
     python benchmarks/bundle_compare.py \\
         bundles/polyp_endoscopy_feature_compression_net_segmentation/docs/validation /path/to/copy/eval \\
         --out benchmarks/results/some_comparison.json
+
+Either side may be several trainings of one network (seeds), folders joined by commas: each frame's Dice,
+precision and recall are then the mean over those trainings, and the output also lists each training's own
+means. The intervals are over frames (and over polyps) for those seed-averaged scores; with two or three seeds
+they do not include the spread between seeds, which the per-training means show.
+
+    python benchmarks/bundle_compare.py UNET_SEED0,UNET_SEED2 NET_SEED0,NET_SEED2 --out ...
 """
 
 from __future__ import annotations
@@ -41,9 +48,38 @@ def per_frame(evaluation: Path) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
-def compare(baseline: Path, variant: Path) -> dict:
-    base, run = per_frame(baseline), per_frame(variant)
-    result = {"baseline": str(baseline), "variant": str(variant)}
+def seed_averaged(evaluations: list[Path]) -> dict[str, dict[str, dict[str, float]]]:
+    """:func:`per_frame` of one or more trainings of one network, each frame's value the mean over them (precision:
+    over the trainings that predicted anything on that frame, NaN if none did)."""
+    runs = [per_frame(e) for e in evaluations]
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for d in DATASETS:
+        out[d] = {}
+        for m in ("dice", "precision", "recall"):
+            frames = set(runs[0][d][m])
+            if any(set(r[d][m]) != frames for r in runs[1:]):
+                names = ", ".join(str(e) for e in evaluations)
+                raise SystemExit(f"bundle_compare: {names} scored different {d} frames; compare like with like")
+            values = {f: np.array([r[d][m][f] for r in runs]) for f in sorted(frames)}
+            out[d][m] = {f: float(v[~np.isnan(v)].mean()) if (~np.isnan(v)).any() else float("nan")
+                         for f, v in values.items()}  # fmt: skip
+    return out
+
+
+def run_means(evaluation: Path) -> dict[str, float]:
+    """One training's mean Dice per dataset."""
+    frames = per_frame(evaluation)
+    return {d: round(float(np.mean(list(frames[d]["dice"].values()))), 4) for d in DATASETS}
+
+
+def compare(baseline: Path | list[Path], variant: Path | list[Path]) -> dict:
+    baselines = [baseline] if isinstance(baseline, Path) else list(baseline)
+    variants = [variant] if isinstance(variant, Path) else list(variant)
+    base, run = seed_averaged(baselines), seed_averaged(variants)
+    result = {"baseline": ",".join(map(str, baselines)), "variant": ",".join(map(str, variants))}
+    if len(baselines) > 1 or len(variants) > 1:
+        result["dice_per_training"] = {"baseline": {str(b): run_means(b) for b in baselines},
+                                       "variant": {str(v): run_means(v) for v in variants}}  # fmt: skip
     for d in DATASETS:
         result[d] = {
             **{f"{m}": round(float(np.nanmean(list(run[d][m].values()))), 4) for m in ("dice", "precision", "recall")},
@@ -59,11 +95,11 @@ def compare(baseline: Path, variant: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("baseline", type=Path, help="folder with the baseline's per_image.csv")
-    ap.add_argument("variant", type=Path, help="folder with the variant's per_image.csv")
+    ap.add_argument("baseline", help="folder with the baseline's per_image.csv (several, comma-joined: seeds)")
+    ap.add_argument("variant", help="folder with the variant's per_image.csv (several, comma-joined: seeds)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    result = compare(args.baseline, args.variant)
+    result = compare([Path(p) for p in args.baseline.split(",")], [Path(p) for p in args.variant.split(",")])
     for d in DATASETS:
         r = result[d]
         diff = r["dice_minus_baseline"]

@@ -118,3 +118,38 @@ def test_bundle_compare_pairs_two_evaluations(tmp_path) -> None:
     assert by_polyp == {"1": pytest.approx(0.2), "6": pytest.approx(0.0)}
     with pytest.raises(SystemExit, match="per_image.csv does not exist"):
         compare(tmp_path / "base", tmp_path / "missing")
+
+
+def test_bundle_compare_averages_seeds_per_frame(tmp_path) -> None:
+    """bundle_compare with several trainings on a side: each frame's Dice is their mean (precision over the
+    trainings that predicted anything), each training's own means are listed, and trainings that scored different
+    frames are refused."""
+    from bundle_compare import compare
+
+    frames = [("kvasir_seg/images/a.jpg", "kvasir_seg"), ("cvc_clinicdb/images/1.png", "cvc_clinicdb"),
+              ("cvc_clinicdb/images/104.png", "cvc_clinicdb")]  # fmt: skip
+    runs = {"base0": ([0.4, 0.2, 0.6], ["0.5", "nan", "0.6"]), "base2": ([0.6, 0.4, 0.6], ["0.7", "nan", "0.8"]),
+            "net0": ([0.9, 0.1, 0.7], ["0.9", "nan", "0.7"]), "net2": ([0.7, 0.3, 0.5], ["0.3", "0.6", "0.5"])}
+    for name, (dice, precision) in runs.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        rows = ["image,dataset,class,dice,iou,precision,recall,specificity,accuracy,f1"]
+        rows += [f"{f},{d},class_1,{v},0,{p},0.5,1,1,{v}" for (f, d), v, p in zip(frames, dice, precision)]
+        (folder / "per_image.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = compare([tmp_path / "base0", tmp_path / "base2"], [tmp_path / "net0", tmp_path / "net2"])
+    assert result["kvasir_seg"]["baseline_dice"] == pytest.approx(0.5)
+    assert result["kvasir_seg"]["dice_minus_baseline"]["mean"] == pytest.approx(0.3)
+    assert result["cvc_clinicdb"]["dice_minus_baseline"]["mean"] == pytest.approx(-0.05)
+    assert result["cvc_clinicdb"]["precision"] == pytest.approx((0.6 + 0.6) / 2)  # frame 1: only net2 predicted
+    assert result["cvc_clinicdb"]["baseline_precision"] == pytest.approx(0.7)  # frame 1: neither predicted
+    per_training = result["dice_per_training"]["variant"]
+    expected = {"kvasir_seg": pytest.approx(0.9), "cvc_clinicdb": pytest.approx(0.4)}
+    assert per_training[str(tmp_path / "net0")] == expected
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "per_image.csv").write_text(
+        "image,dataset,class,dice,iou,precision,recall,specificity,accuracy,f1\n"
+        "kvasir_seg/images/z.jpg,kvasir_seg,class_1,0.5,0,0.5,0.5,1,1,0.5\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SystemExit, match="scored different kvasir_seg frames"):
+        compare([tmp_path / "base0", tmp_path / "other"], tmp_path / "net0")
