@@ -61,7 +61,8 @@ AFFINE_WEIGHTS = (
     "new weights (issue 17): the same network, budget and training seed trained with "
     f'{AFFINE_TEXT} on half the frames (MONAI RandAffined, "affine_prob" 0.5 in train.json); inference unchanged'
 )
-#: post-processing: connected components smaller than this (pixels at the frame size, 0.1 % of 256^2) are dropped
+#: post-processing: connected components smaller than this (pixels at the frame size, 0.1 % of 256^2) are dropped;
+#: scikit-image 0.26.0 (pinned) drops those of exactly this size too (scikit-image issue #8001, fixed after 0.26.0)
 MIN_POLYP_AREA = 64
 
 
@@ -435,7 +436,8 @@ class PolypTask(Task):
                 "training",
                 "scale; aspect kept, anti-aliased) and segmented whole by MONAI's `SlidingWindowInferer` (one window",
                 f"of {roi}); the probabilities are thresholded at 0.5, components smaller than `min_polyp_area`",
-                f"({MIN_POLYP_AREA} px at the frame size, 0.1 % of it) are dropped, and MONAI's `Invertd` brings the",
+                f"({MIN_POLYP_AREA} px at the frame size, 0.1 % of it; with scikit-image 0.26.0, as pinned, also those",
+                f"of exactly {MIN_POLYP_AREA} px: its issue #8001) are dropped, and MONAI's `Invertd` brings the",
                 "mask back to the frame's own size. An endoscope frame shows one field of view whatever its",
                 "resolution, so a 1920x1080 frame and a 384x288 one are seen at the same scale; a test checks that",
                 "3x and 5x upsampled frames give Dice within 0.02 of the native size. Pass whole frames: a crop of",

@@ -323,3 +323,26 @@ def test_scale_rule_makes_masks_independent_of_frame_resolution(name: str, scrat
     for stem in SAMPLE_STEMS:
         for factor in (3, 5):
             assert abs(dice[stem, factor] - dice[stem, 1]) <= 0.02, (stem, factor, dice)
+
+
+def test_speck_removal_drops_what_the_readme_says() -> None:
+    """The bundles' RemoveSmallObjectsd (``min_polyp_area`` 64) drops a 63-px component and keeps a 65-px one; one
+    of exactly 64 px is dropped by scikit-image 0.26.0 (pinned; its issue #8001) and kept by earlier versions, as
+    the generated README says. Fails when a scikit-image upgrade changes that, so the README is updated with it."""
+    import skimage
+
+    parser = ConfigParser()
+    parser.read_config(str(BUNDLES_DIR / POLYP_BUNDLES[0] / "configs" / "inference.json"))
+    transforms = parser["postprocessing"]["transforms"]
+    index = next(i for i, t in enumerate(transforms) if t.get("_target_") == "RemoveSmallObjectsd")
+    remove_specks = parser.get_parsed_content(f"postprocessing#transforms#{index}")
+    assert parser.get_parsed_content("min_polyp_area") == 64
+    pred = torch.zeros(1, 40, 40)
+    for row, size in ((0, 63), (10, 64), (20, 65)):  # a full row and part of the next: one component each
+        flat = pred[0, row : row + 8].reshape(-1)
+        flat[:size] = 1
+        pred[0, row : row + 8] = flat.reshape(8, 40)
+    kept = remove_specks({"pred": pred})["pred"][0]
+    sizes_kept = [int(kept[row : row + 8].sum()) for row in (0, 10, 20)]
+    exactly_64_dropped = skimage.__version__ == "0.26.0"
+    assert sizes_kept == [0, 0 if exactly_64_dropped else 64, 65]
