@@ -48,10 +48,12 @@ def per_frame(evaluation: Path) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
-def seed_averaged(evaluations: list[Path]) -> dict[str, dict[str, dict[str, float]]]:
-    """:func:`per_frame` of one or more trainings of one network, each frame's value the mean over them (precision:
-    over the trainings that predicted anything on that frame, NaN if none did)."""
-    runs = [per_frame(e) for e in evaluations]
+def seed_averaged(
+    runs: list[dict[str, dict[str, dict[str, float]]]], evaluations: list[Path]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """One or more trainings of one network (their :func:`per_frame` results, read from ``evaluations``), each
+    frame's value the mean over them (precision: over the trainings that predicted anything on that frame, NaN if
+    none did)."""
     out: dict[str, dict[str, dict[str, float]]] = {}
     for d in DATASETS:
         out[d] = {}
@@ -66,20 +68,22 @@ def seed_averaged(evaluations: list[Path]) -> dict[str, dict[str, dict[str, floa
     return out
 
 
-def run_means(evaluation: Path) -> dict[str, float]:
-    """One training's mean Dice per dataset."""
-    frames = per_frame(evaluation)
+def run_means(frames: dict[str, dict[str, dict[str, float]]]) -> dict[str, float]:
+    """One training's mean Dice per dataset, from its :func:`per_frame` result."""
     return {d: round(float(np.mean(list(frames[d]["dice"].values()))), 4) for d in DATASETS}
 
 
 def compare(baseline: Path | list[Path], variant: Path | list[Path]) -> dict:
     baselines = [baseline] if isinstance(baseline, Path) else list(baseline)
     variants = [variant] if isinstance(variant, Path) else list(variant)
-    base, run = seed_averaged(baselines), seed_averaged(variants)
+    base_runs, variant_runs = [per_frame(b) for b in baselines], [per_frame(v) for v in variants]
+    base, run = seed_averaged(base_runs, baselines), seed_averaged(variant_runs, variants)
     result = {"baseline": ",".join(map(str, baselines)), "variant": ",".join(map(str, variants))}
     if len(baselines) > 1 or len(variants) > 1:
-        result["dice_per_training"] = {"baseline": {str(b): run_means(b) for b in baselines},
-                                       "variant": {str(v): run_means(v) for v in variants}}  # fmt: skip
+        result["dice_per_training"] = {
+            "baseline": {str(b): run_means(r) for b, r in zip(baselines, base_runs)},
+            "variant": {str(v): run_means(r) for v, r in zip(variants, variant_runs)},
+        }
     for d in DATASETS:
         result[d] = {
             **{f"{m}": round(float(np.nanmean(list(run[d][m].values()))), 4) for m in ("dice", "precision", "recall")},
