@@ -92,7 +92,7 @@ class BundleSegmenter:
         self.network.eval()
         self.runtime = runtime or parser.get_parsed_content("runtime", default="eager")
         if reparameterize is None:
-            reparameterize = as_bool(parser.get_parsed_content("reparameterize", default=False), "reparameterize")
+            reparameterize = parser.get_parsed_content("reparameterize", default=False)
         self.network = deploy_as_configured(self.network, reparameterize, self.runtime)
         self.preprocessing = parser.get_parsed_content("preprocessing")
         # the bundle's own "tta_inferer" (the inferer, averaged over flipped copies when the bundle's "flip_tta", or

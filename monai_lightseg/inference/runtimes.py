@@ -16,6 +16,7 @@ import warnings
 import torch
 from torch import nn
 
+from monai_lightseg.config_flags import as_bool
 from monai_lightseg.networks.reparameterize import reparameterize
 
 __all__ = [
@@ -136,8 +137,10 @@ def deploy(network: nn.Module, runtime: str = "eager", threads: int | None = Non
     return script_for_inference(folded) if runtime == "torchscript" else folded
 
 
-def deploy_as_configured(network: nn.Module, reparameterize: bool, runtime: str = "eager") -> nn.Module:
+def deploy_as_configured(network: nn.Module, reparameterize: bool | int | str, runtime: str = "eager") -> nn.Module:
     """``network`` as a bundle's ``"reparameterize"`` and ``"runtime"`` settings ask: :func:`deploy` when either
     asks for it (every runtime but eager PyTorch runs the folded network), else ``network`` unchanged. The one rule
-    for every path that runs a bundle's network outside its ``ReparameterizeNetwork`` handler."""
-    return deploy(network, runtime) if reparameterize or runtime != "eager" else network
+    for every path that runs a bundle's network outside its ``ReparameterizeNetwork`` handler; ``reparameterize``
+    may be the setting as a config or the command line gives it (``"false"`` is false: :func:`as_bool`)."""
+    folded = as_bool(reparameterize, "reparameterize")
+    return deploy(network, runtime) if folded or runtime != "eager" else network

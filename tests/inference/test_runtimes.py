@@ -32,6 +32,16 @@ def test_a_bundles_settings_decide_whether_the_network_is_deployed() -> None:
     assert deploy_as_configured(fresh, reparameterize=False, runtime="torchscript") is not fresh  # always folded
 
 
+def test_the_deploy_rule_reads_reparameterize_as_the_command_line_gives_it() -> None:
+    """``--reparameterize false`` arrives as the string "false": every caller of the rule must read it as false."""
+    net = create_net("feature_compression_net", "tiny", spatial_dims=2, in_channels=3, out_channels=1).eval()
+    assert deploy_as_configured(net, reparameterize="false", runtime="eager") is net
+    assert deploy_as_configured(net, reparameterize="0", runtime="eager") is net
+    assert is_reparameterized(deploy_as_configured(net, reparameterize="True", runtime="eager"))
+    with pytest.raises(ValueError, match="reparameterize: expected true or false, got 'maybe'"):
+        deploy_as_configured(net, reparameterize="maybe", runtime="eager")
+
+
 @pytest.mark.parametrize("spatial_dims", [2, 3])
 def test_channels_last_only_for_networks_with_depthwise_convs(spatial_dims: int) -> None:
     """The seed nets go channels-last (same output to rounding); MONAI's UNet (dense convs only) stays as it is."""
