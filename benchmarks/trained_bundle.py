@@ -40,5 +40,9 @@ def trained_network(bundle: Path, script: str, require: tuple[str, ...] = (), de
     if deployed:
         from monai_lightseg.inference.runtimes import deploy_as_configured
 
-        net = deploy_as_configured(net, parser.get("reparameterize", False), parser.get("runtime", "eager"))
+        net = deploy_as_configured(
+            net,
+            parser.get_parsed_content("reparameterize", default=False),
+            parser.get_parsed_content("runtime", default="eager"),
+        )
     return parser, net

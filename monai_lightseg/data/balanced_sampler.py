@@ -36,6 +36,7 @@ def group_weights(datalist: Sequence[Mapping], key: str = "dataset") -> list[flo
 def balanced_sampler(datalist: Sequence[Mapping], num_samples: int, key: str = "dataset") -> WeightedRandomSampler:
     """A sampler drawing ``num_samples`` item indices per epoch, with replacement, each group of ``datalist`` (by
     its ``key`` field) an equal share on average. Its draws come from torch's global generator, so
-    ``monai.utils.set_determinism`` makes them repeatable. Use it as a ``DataLoader``'s ``sampler`` (with
-    ``shuffle=False``)."""
+    ``monai.utils.set_determinism(seed=...)`` makes them repeatable (a ``DataLoader``'s ``generator`` does not reach
+    it). Use it as a ``DataLoader``'s ``sampler`` (with ``shuffle=False``); it is for one process: under
+    distributed training every rank would draw the same indices."""
     return WeightedRandomSampler(group_weights(datalist, key), num_samples=num_samples, replacement=True)

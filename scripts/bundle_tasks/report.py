@@ -86,7 +86,11 @@ def cpu_ms_per_image(bundle: Path, shape: tuple[int, ...], flip_tta: bool = Fals
     parser["bundle_root"] = str(bundle)
     parser["flip_tta"] = flip_tta  # before the first parse: setting an item resets what was parsed
     net = parser.get_parsed_content("network_def").eval()
-    net = deploy_as_configured(net, parser.get("reparameterize", False), parser.get("runtime", "eager"))
+    net = deploy_as_configured(
+        net,
+        parser.get_parsed_content("reparameterize", default=False),
+        parser.get_parsed_content("runtime", default="eager"),
+    )
     inferer = parser.get_parsed_content("tta_inferer")
     x = torch.rand(*shape)
     times = []
