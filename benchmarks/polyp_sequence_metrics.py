@@ -19,23 +19,25 @@ from pathlib import Path
 
 import numpy as np
 
-from monai_lightseg.data import cvc_clinicdb_sequence
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from polyp_per_sequence import by_sequence  # noqa: E402  (benchmarks/, this script's folder)
 
 METRICS = ("dice", "precision", "recall")
 
 
 def per_sequence(csv_path: Path) -> dict[str, dict[str, float]]:
     """``{sequence: {"frames": n, "dice": mean, "precision": mean, "recall": mean}}`` for CVC-ClinicDB rows."""
-    groups: dict[int, list[list[float]]] = {}
+    per_frame: dict[str, dict[str, float]] = {m: {} for m in METRICS}
     with open(csv_path, encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             if row["dataset"] == "cvc_clinicdb":
-                sequence = cvc_clinicdb_sequence(int(Path(row["image"]).stem))
-                groups.setdefault(sequence, []).append([float(row[m]) for m in METRICS])
-    if not groups:
+                for m in METRICS:
+                    per_frame[m][row["image"]] = float(row[m])
+    if not per_frame["dice"]:
         raise ValueError(f"{csv_path}: no cvc_clinicdb rows")
-    return {str(s): {"frames": len(v), **{m: round(float(x), 4) for m, x in zip(METRICS, np.mean(v, axis=0))}}
-            for s, v in sorted(groups.items())}  # fmt: skip
+    groups = {m: by_sequence(per_frame[m]) for m in METRICS}
+    return {str(s): {"frames": len(v), **{m: round(float(np.mean(groups[m][s])), 4) for m in METRICS}}
+            for s, v in groups["dice"].items()}  # fmt: skip
 
 
 def main() -> int:
