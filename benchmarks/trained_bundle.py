@@ -38,11 +38,7 @@ def trained_network(bundle: Path, script: str, require: tuple[str, ...] = (), de
     net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     net = net.eval()
     if deployed:
-        from monai_lightseg.inference.runtimes import deploy_as_configured
+        from monai_lightseg.inference.runtimes import deploy_as_bundle_says
 
-        net = deploy_as_configured(
-            net,
-            parser.get_parsed_content("reparameterize", default=False),
-            parser.get_parsed_content("runtime", default="eager"),
-        )
+        net = deploy_as_bundle_says(net, parser)
     return parser, net

@@ -23,6 +23,7 @@ __all__ = [
     "RUNTIMES",
     "OnnxRuntimeNetwork",
     "deploy",
+    "deploy_as_bundle_says",
     "deploy_as_configured",
     "script_for_inference",
     "to_preferred_memory_format",
@@ -144,3 +145,14 @@ def deploy_as_configured(network: nn.Module, reparameterize: bool | int | str, r
     may be the setting as a config or the command line gives it (``"false"`` is false: :func:`as_bool`)."""
     folded = as_bool(reparameterize, "reparameterize")
     return deploy(network, runtime) if folded or runtime != "eager" else network
+
+
+def deploy_as_bundle_says(network: nn.Module, parser) -> nn.Module:
+    """:func:`deploy_as_configured` with the ``"reparameterize"`` (default false) and ``"runtime"`` (default eager)
+    settings read from ``parser``, a ``monai.bundle.ConfigParser`` of the bundle's inference.json: the one place
+    where the paths that load a bundle's network themselves (benchmarks, reports) read those two settings."""
+    return deploy_as_configured(
+        network,
+        parser.get_parsed_content("reparameterize", default=False),
+        parser.get_parsed_content("runtime", default="eager"),
+    )

@@ -78,7 +78,7 @@ def cpu_ms_per_image(bundle: Path, shape: tuple[int, ...], flip_tta: bool = Fals
     import torch
     from monai.bundle import ConfigParser
 
-    from monai_lightseg.inference.runtimes import deploy_as_configured
+    from monai_lightseg.inference.runtimes import deploy_as_bundle_says
 
     torch.set_num_threads(2)
     parser = ConfigParser()
@@ -86,11 +86,7 @@ def cpu_ms_per_image(bundle: Path, shape: tuple[int, ...], flip_tta: bool = Fals
     parser["bundle_root"] = str(bundle)
     parser["flip_tta"] = flip_tta  # before the first parse: setting an item resets what was parsed
     net = parser.get_parsed_content("network_def").eval()
-    net = deploy_as_configured(
-        net,
-        parser.get_parsed_content("reparameterize", default=False),
-        parser.get_parsed_content("runtime", default="eager"),
-    )
+    net = deploy_as_bundle_says(net, parser)
     inferer = parser.get_parsed_content("tta_inferer")
     x = torch.rand(*shape)
     times = []

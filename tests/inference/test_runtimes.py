@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from monai_lightseg.inference import BundleSegmenter, OnnxRuntimeNetwork, deploy
-from monai_lightseg.inference.runtimes import deploy_as_configured, to_preferred_memory_format
+from monai_lightseg.inference.runtimes import deploy_as_bundle_says, deploy_as_configured, to_preferred_memory_format
 from monai_lightseg.networks import create_net, is_reparameterized
 from tests.bundles.conftest import copy_bundle, ensure_weights
 from tests.networks.test_reparameterize import randomize_batch_norms
@@ -40,6 +40,17 @@ def test_the_deploy_rule_reads_reparameterize_as_the_command_line_gives_it() -> 
     assert is_reparameterized(deploy_as_configured(net, reparameterize="True", runtime="eager"))
     with pytest.raises(ValueError, match="reparameterize: expected true or false, got 'maybe'"):
         deploy_as_configured(net, reparameterize="maybe", runtime="eager")
+
+
+def test_the_deploy_rule_reads_its_settings_from_a_bundle_config_with_defaults() -> None:
+    """What benchmarks and reports use: a config without the keys leaves the network as trained; a command-line
+    style ``"false"`` string is false; ``"true"`` folds."""
+    from monai.bundle import ConfigParser
+
+    net = create_net("feature_compression_net", "tiny", spatial_dims=2, in_channels=3, out_channels=1).eval()
+    assert deploy_as_bundle_says(net, ConfigParser({})) is net
+    assert deploy_as_bundle_says(net, ConfigParser({"reparameterize": "false", "runtime": "eager"})) is net
+    assert is_reparameterized(deploy_as_bundle_says(net, ConfigParser({"reparameterize": "true"})))
 
 
 @pytest.mark.parametrize("spatial_dims", [2, 3])
