@@ -403,7 +403,13 @@ class HippocampusTask(Task):
                 "- Research on hippocampus subfield segmentation in MSD-style crops. Not for diagnosis or "
                 "clinical use.",
                 "- One site (Vanderbilt), adults, healthy and with psychotic disorders; other scanners, ages and",
-                "  pathologies are untested. The crop around the hippocampus must be made beforehand.",
+                "  pathologies are untested."
+                + (
+                    " Whole heads are refused: the crop around the hippocampus must be made beforehand."
+                    if spec.get("whole_head_refused")
+                    else " Whole-head T1s are located by registration to the MNI152 template, validated on the moved"
+                    "\n  template only, not on patients' scans (the monai_lightseg repository's docs/whole_head.md)."
+                ),
             ],
             licence=[
                 "Code: Apache-2.0 (`LICENSE`). Weights derive from MSD data and are shared under CC-BY-SA 4.0: see",
