@@ -140,10 +140,12 @@ class _Runner:
         spacing, reference, datasets = None, None, None
         if item.kind == "image_2d":
             self._check_dims(item, 2)
-            with Image.open(item.files[0]) as im:
-                source = _to_8bit_rgb_png(
-                    np.asarray(im.convert("RGBA") if im.mode == "P" else im), self.scratch / "in.png"
-                )
+            try:  # PIL decodes lazily: a truncated file fails in asarray, not in open
+                with Image.open(item.files[0]) as im:
+                    pixels = np.asarray(im.convert("RGBA") if im.mode == "P" else im)
+            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+                raise StudyError(f"unreadable image file ({type(err).__name__}: {err or 'no message'})") from err
+            source = _to_8bit_rgb_png(pixels, self.scratch / "in.png")
         elif item.kind == "dicom_2d":
             self._check_dims(item, 2)
             import pydicom

@@ -124,6 +124,15 @@ def test_2d_batch_converts_16bit_and_rgba_png(tmp_path) -> None:
     nib.save(nib.Nifti1Image(np.zeros((8, 8, 8), np.float32), np.eye(4)), inp / "v.nii.gz")
     assert run_batch(BatchOptions(bundle=bundle, input=inp, output=tmp_path / "o2", device="cpu", progress=False)) == 1
     assert "segments 2D images; this study is 3D" in (tmp_path / "o2" / "report.csv").read_text(encoding="utf-8")
+    # a PNG cut mid-file (as an interrupted copy leaves it) fails with the reason, not a traceback
+    (tmp_path / "in3").mkdir()
+    (tmp_path / "in3" / "cut.png").write_bytes((inp / "rgba.png").read_bytes()[:5000])
+    out3 = tmp_path / "o3"
+    options = BatchOptions(bundle=bundle, input=tmp_path / "in3", output=out3, device="cpu", progress=False)
+    assert run_batch(options) == 1
+    (row,) = _rows(out3 / "report.csv")
+    assert row["status"] == "failed" and row["reason"].startswith("unreadable image file (OSError")
+    assert not (out3 / "cut.png").exists()
 
 
 def test_existing_outputs_need_resume_or_overwrite(tiny_3d_bundle, tmp_path) -> None:
