@@ -115,6 +115,7 @@ def _segment(args: argparse.Namespace) -> int:
         num_parts=args.num_parts, part_id=args.part_id, rules=rules, progress=not args.no_progress,
         pacs_filters=filters, store=not args.no_store, reparameterize=False if args.no_reparameterize else None,
         runtime=args.runtime, flip_tta=True if args.flip_tta else None,
+        scale_tta=True if args.scale_tta else None,
     )  # fmt: skip
     return run_batch(options)
 
@@ -234,6 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--flip-tta", action="store_true",
         help="test-time augmentation: average the network's output over the image and its flips "
         "(one more pass per flipped axis; default: as the bundle says, off in the shipped bundles)",
+    )  # fmt: skip
+    seg.add_argument(
+        "--scale-tta", action="store_true",
+        help="test-time augmentation: average the network's output over the image resized by the bundle's "
+        "scale_tta_factors (polyp bundles: as is and 1.25x, 2.56x the time; default: as the bundle says, off)",
     )  # fmt: skip
     seg.add_argument(
         "--pacs-filter",

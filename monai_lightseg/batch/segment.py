@@ -59,6 +59,7 @@ class BatchOptions:
     reparameterize: bool | None = None  # None: as the bundle's inference.json says
     runtime: str | None = None  # "eager", "torchscript" or "onnxruntime"; None: as the bundle's inference.json says
     flip_tta: bool | None = None  # mean logit over the image and its flips; None: as the bundle's inference.json says
+    scale_tta: bool | None = None  # mean logit over rescaled copies; None: as the bundle's inference.json says
 
 
 def select_part(items: list[StudyItem], num_parts: int, part_id: int) -> list[StudyItem]:
@@ -113,7 +114,7 @@ class _Runner:
         self.o = options
         self.segmenter = BundleSegmenter(
             options.bundle, device=options.device, reparameterize=options.reparameterize, runtime=options.runtime,
-            flip_tta=options.flip_tta,
+            flip_tta=options.flip_tta, scale_tta=options.scale_tta,
         )
         self.scratch = Path(tempfile.mkdtemp(prefix="monai_lightseg_"))
         # a bundle trained on crops around a structure says how to find it in a whole study (metadata.json)

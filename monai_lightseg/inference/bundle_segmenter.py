@@ -16,6 +16,7 @@ from monai.transforms import Compose, Invertd, SaveImaged
 from monai_lightseg.config_flags import as_bool
 from monai_lightseg.inference.flip_averaging import FlipAveragingInferer
 from monai_lightseg.inference.runtimes import deploy_as_configured
+from monai_lightseg.inference.scale_averaging import ScaleAveragingInferer
 from monai_lightseg.transforms import BlendMaskOverlayd
 
 __all__ = ["BundleSegmenter"]
@@ -60,6 +61,10 @@ class BundleSegmenter:
             :class:`~monai_lightseg.inference.FlipAveragingInferer`. The inferer is the bundle's ``tta_inferer``
             when its config defines one (every shipped bundle does), so an edit there applies here as in
             ``python -m monai.bundle run``.
+        scale_tta: True or False overrides the bundle's ``scale_tta`` setting (default: absent = False): the mean
+            logit over the image resized by each of the bundle's ``scale_tta_factors``,
+            :class:`~monai_lightseg.inference.ScaleAveragingInferer` around the flips. A bundle without that setting
+            (the 3D and vessel bundles) refuses ``scale_tta=True`` with a ValueError.
     """
 
     def __init__(
@@ -69,6 +74,7 @@ class BundleSegmenter:
         reparameterize: bool | None = None,
         runtime: str | None = None,
         flip_tta: bool | None = None,
+        scale_tta: bool | None = None,
     ) -> None:
         self.bundle_dir = Path(bundle_dir)
         config = self.bundle_dir / "configs" / "inference.json"
@@ -85,6 +91,13 @@ class BundleSegmenter:
         asked = None if flip_tta is None else as_bool(flip_tta, "flip_tta")
         if asked is not None:  # every override before the first parse: setting an item resets parsed objects
             parser["flip_tta"] = asked
+        asked_scale = None if scale_tta is None else as_bool(scale_tta, "scale_tta")
+        if asked_scale is not None:
+            if "scale_tta" not in parser:
+                if asked_scale:
+                    raise ValueError(f"{config}: this bundle has no scale test-time augmentation (no \"scale_tta\").")
+            else:
+                parser["scale_tta"] = asked_scale
         self.device = parser.get_parsed_content("device")
         self.amp = bool(parser.get_parsed_content("amp")) and self.device.type == "cuda"
         self.network = parser.get_parsed_content("network")
@@ -100,19 +113,30 @@ class BundleSegmenter:
         # without one gets the same wrapper built here
         if "tta_inferer" in parser:
             self.inferer = parser.get_parsed_content("tta_inferer")
-            honoured = isinstance(self.inferer, FlipAveragingInferer) and self.inferer.enabled is asked
-            if asked is not None and not honoured:
-                warnings.warn(
-                    f"{config}: flip_tta={asked} was asked for, but this bundle's tta_inferer does not follow "
-                    '"flip_tta" (it was edited); its own setting is used.',
-                    stacklevel=2,
-                )
+            scaled = self.inferer if isinstance(self.inferer, ScaleAveragingInferer) else None
+            flips = scaled.inferer if scaled is not None else self.inferer
+            for name, wanted, wrapper, kind in (
+                ("flip_tta", asked, flips, FlipAveragingInferer),
+                ("scale_tta", asked_scale if "scale_tta" in parser else None, scaled, ScaleAveragingInferer),
+            ):
+                if wanted is not None and not (isinstance(wrapper, kind) and wrapper.enabled is wanted):
+                    warnings.warn(
+                        f"{config}: {name}={wanted} was asked for, but this bundle's tta_inferer does not follow "
+                        f'"{name}" (it was edited); its own setting is used.',
+                        stacklevel=2,
+                    )
         else:
             self.inferer = FlipAveragingInferer(
                 parser.get_parsed_content("inferer"),
                 spatial_axes=parser.get_parsed_content("flip_tta_axes", default=None),
                 enabled=parser.get_parsed_content("flip_tta", default=False),
             )
+            if "scale_tta" in parser:
+                self.inferer = ScaleAveragingInferer(
+                    self.inferer,
+                    factors=parser.get_parsed_content("scale_tta_factors", default=(1.0,)),
+                    enabled=parser.get_parsed_content("scale_tta"),
+                )
         post = parser.get_parsed_content("postprocessing")
         kept = [t for t in post.transforms if not isinstance(t, _OUTPUTS)]
         self.postprocessing = Compose(kept)

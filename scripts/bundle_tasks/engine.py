@@ -171,6 +171,29 @@ def mean_dice(include_background: bool) -> dict:
     }
 
 
+def tta_inferer(task: "Task") -> dict:
+    """inference.json's ``tta_inferer`` (and the scale options where the task has them): the inferer averaged over
+    flipped copies when ``flip_tta``, and, around that, over rescaled copies when ``scale_tta``."""
+    flips = {
+        "_target_": "monai_lightseg.inference.FlipAveragingInferer",
+        "inferer": "@inferer",
+        "spatial_axes": "@flip_tta_axes",
+        "enabled": "@flip_tta",
+    }
+    if not task.scale_tta_factors:
+        return {"tta_inferer": flips}
+    return {
+        "scale_tta": False,
+        "scale_tta_factors": list(task.scale_tta_factors),
+        "tta_inferer": {
+            "_target_": "monai_lightseg.inference.ScaleAveragingInferer",
+            "inferer": flips,
+            "factors": "@scale_tta_factors",
+            "enabled": "@scale_tta",
+        },
+    }
+
+
 class Task:
     """One task's bundles: the class attributes and methods the skeleton asks for. Subclasses override them."""
 
@@ -216,6 +239,9 @@ class Task:
     #: extra top-level keys of inference.json (user-facing options) and of train.json
     inference_options: dict = {}
     train_options: dict = {}
+    #: scale test-time augmentation's factors (``ScaleAveragingInferer``, off by default), for tasks where it was
+    #: measured; None: the bundles have no such option
+    scale_tta_factors: list[float] | None = None
 
     def load(self, keys: list[str]) -> list[dict]:
         """Loading and normalisation of ``keys`` (``image``, ``label``...), shared by every config."""
@@ -341,12 +367,7 @@ def inference_config(task: Task, spec: dict) -> dict:
         # training flipped (1 + len(flip_tta_axes) passes); "inferer" stays replaceable (locate-then-segment)
         "flip_tta": False,
         "flip_tta_axes": task.flip_axes(),
-        "tta_inferer": {
-            "_target_": "monai_lightseg.inference.FlipAveragingInferer",
-            "inferer": "@inferer",
-            "spatial_axes": "@flip_tta_axes",
-            "enabled": "@flip_tta",
-        },
+        **tta_inferer(task),
         "postprocessing": {"_target_": "Compose", "transforms": task.inference_postprocessing()},
         "handlers": inference_handlers()
         + [{"_target_": "monai_lightseg.handlers.RunSummary", "datalist": "@datalist", "unreadable": "@unreadable"}],

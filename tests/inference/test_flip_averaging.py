@@ -9,7 +9,7 @@ import torch
 from monai.inferers import SimpleInferer, SlidingWindowInferer
 
 from monai_lightseg.handlers import ReparameterizeNetwork
-from monai_lightseg.inference import BundleSegmenter, FlipAveragingInferer
+from monai_lightseg.inference import BundleSegmenter, FlipAveragingInferer, ScaleAveragingInferer
 from tests.bundles.conftest import copy_bundle, ensure_weights
 
 
@@ -102,8 +102,10 @@ def test_bundle_flip_tta_switch_reaches_the_segmenter_and_keeps_the_masks_close(
     root = copy_bundle("polyp_endoscopy_feature_compression_net_segmentation", tmp_path)
     ensure_weights(root)
     plain, flipped = BundleSegmenter(root, device="cpu"), BundleSegmenter(root, device="cpu", flip_tta=True)
-    assert plain.inferer.enabled is False and flipped.inferer.enabled is True
-    assert flipped.inferer.spatial_axes == (0, 1)
+    # the polyp bundles' tta_inferer: scale averaging (off) around the flips
+    assert plain.inferer.enabled is False and flipped.inferer.enabled is False
+    assert plain.inferer.inferer.enabled is False and flipped.inferer.inferer.enabled is True
+    assert flipped.inferer.inferer.spatial_axes == (0, 1)
     samples = sorted((root / "sample_data" / "images").iterdir())
     assert samples
     for sample in samples:
@@ -121,23 +123,25 @@ def test_segmenter_uses_the_bundles_own_tta_inferer(tmp_path) -> None:
     ensure_weights(root)
     config_path = root / "configs" / "inference.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
-    config["tta_inferer"]["spatial_axes"] = [1]  # left-right flips only
+    config["tta_inferer"]["inferer"]["spatial_axes"] = [1]  # left-right flips only
     config_path.write_text(json.dumps(config), encoding="utf-8")
     for flip_tta, expected in ((None, False), (True, True), ("false", False)):
-        segmenter = BundleSegmenter(root, device="cpu", flip_tta=flip_tta)
-        assert isinstance(segmenter.inferer, FlipAveragingInferer)
-        assert segmenter.inferer.spatial_axes == (1,)
-        assert segmenter.inferer.enabled is expected
+        flips = BundleSegmenter(root, device="cpu", flip_tta=flip_tta).inferer.inferer
+        assert isinstance(flips, FlipAveragingInferer)
+        assert flips.spatial_axes == (1,)
+        assert flips.enabled is expected
     config["tta_inferer"] = "@inferer"  # no averaging wrapper at all: an explicit flip_tta cannot reach it
     config_path.write_text(json.dumps(config), encoding="utf-8")
     assert not isinstance(BundleSegmenter(root, device="cpu").inferer, FlipAveragingInferer)
     with pytest.warns(UserWarning, match="flip_tta=True was asked for, but this bundle's tta_inferer"):
         BundleSegmenter(root, device="cpu", flip_tta=True)
-    del config["tta_inferer"]  # a bundle without one: the wrapper is built from inferer and flip_tta
+    del config["tta_inferer"]  # a bundle without one: the wrappers are built from inferer, flip_tta and scale_tta
     config_path.write_text(json.dumps(config), encoding="utf-8")
     segmenter = BundleSegmenter(root, device="cpu", flip_tta=True)
-    assert isinstance(segmenter.inferer, FlipAveragingInferer) and segmenter.inferer.enabled is True
-    assert segmenter.inferer.spatial_axes == (0, 1)
+    assert isinstance(segmenter.inferer, ScaleAveragingInferer) and segmenter.inferer.enabled is False
+    flips = segmenter.inferer.inferer
+    assert isinstance(flips, FlipAveragingInferer) and flips.enabled is True
+    assert flips.spatial_axes == (0, 1)
 
 
 def test_overrides_leave_the_bundles_invertd_inverting_the_segmenters_own_preprocessing(tmp_path) -> None:
@@ -152,13 +156,14 @@ def test_overrides_leave_the_bundles_invertd_inverting_the_segmenters_own_prepro
     assert inverts and all(t.transform is segmenter.preprocessing for t in inverts)
 
 
-def test_segment_command_passes_flip_tta_to_the_batch(monkeypatch, tmp_path) -> None:
+@pytest.mark.parametrize("flag, field", [("--flip-tta", "flip_tta"), ("--scale-tta", "scale_tta")])
+def test_segment_command_passes_tta_switches_to_the_batch(flag, field, monkeypatch, tmp_path) -> None:
     import monai_lightseg.batch as batch
     from monai_lightseg.cli import main
 
     seen = {}
     monkeypatch.setattr(batch, "run_batch", lambda options: seen.setdefault("options", options) and 0)
-    for flag, expected in (([], None), (["--flip-tta"], True)):
+    for flags, expected in (([], None), ([flag], True)):
         seen.clear()
-        main(["segment", "--bundle", str(tmp_path), "--input", str(tmp_path), "--output", str(tmp_path / "o"), *flag])
-        assert seen["options"].flip_tta is expected
+        main(["segment", "--bundle", str(tmp_path), "--input", str(tmp_path), "--output", str(tmp_path / "o"), *flags])
+        assert getattr(seen["options"], field) is expected
