@@ -239,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument(
         "--scale-tta", action="store_true",
         help="test-time augmentation: average the network's output over the image resized by the bundle's "
-        "scale_tta_factors (polyp bundles: as is and 1.25x, 2.56x the time; default: as the bundle says, off)",
+        "scale_tta_factors (polyp bundles: as is and 1.25x, 1.4-1.7x the time per frame; default: as the bundle "
+        "says, off)",
     )  # fmt: skip
     seg.add_argument(
         "--pacs-filter",

@@ -145,7 +145,7 @@ class _Runner:
                 with Image.open(item.files[0]) as im:
                     pixels = np.asarray(im.convert("RGBA") if im.mode == "P" else im)
             except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-                raise StudyError(f"unreadable image file ({type(err).__name__}: {err or 'no message'})") from err
+                raise StudyError(f"unreadable image file ({type(err).__name__}: {str(err) or 'no message'})") from err
             source = _to_8bit_rgb_png(pixels, self.scratch / "in.png")
         elif item.kind == "dicom_2d":
             self._check_dims(item, 2)
@@ -257,7 +257,7 @@ class _Runner:
         except Exception as err:  # highdicom's checks raise several types; the mask is already written
             logger.warning("no DICOM SEG for %s", target.parent.name, exc_info=True)
             return False, (
-                f"no DICOM SEG written: building it failed ({type(err).__name__}: {err or 'no message'}); "
+                f"no DICOM SEG written: building it failed ({type(err).__name__}: {str(err) or 'no message'}); "
                 "the NIfTI mask is written"
             )
         return True, note
@@ -324,7 +324,7 @@ def _run_folder(options: BatchOptions) -> int:
                     record = StudyRecord(key=item.key, kind=item.kind, status="failed", reason=str(err), notes=notes)
                 except Exception as err:  # one broken study never stops the batch
                     logger.exception("study %s failed", item.key)
-                    reason = f"unexpected error while {runner.stage} ({type(err).__name__}: {err or 'no message'})"
+                    reason = f"unexpected error while {runner.stage} ({type(err).__name__}: {str(err) or 'no message'})"
                     record = StudyRecord(key=item.key, kind=item.kind, status="failed", reason=reason, notes=notes)
             manifest.append(record)
             records.append(record)

@@ -21,6 +21,17 @@ from monai_lightseg.transforms import BlendMaskOverlayd
 
 __all__ = ["BundleSegmenter"]
 
+
+def _find_wrapper(inferer, kind: type):
+    """The first ``kind`` in a chain of wrapping inferers (each holding the next as ``.inferer``), or None."""
+    seen = 0
+    while inferer is not None and seen < 16:
+        if isinstance(inferer, kind):
+            return inferer
+        inferer, seen = getattr(inferer, "inferer", None), seen + 1
+    return None
+
+
 #: what a bundle's postprocessing makes for its own output folder, not for the mask: files and overlays
 _OUTPUTS = (SaveImaged, BlendMaskOverlayd)
 
@@ -95,7 +106,10 @@ class BundleSegmenter:
         if asked_scale is not None:
             if "scale_tta" not in parser:
                 if asked_scale:
-                    raise ValueError(f"{config}: this bundle has no scale test-time augmentation (no \"scale_tta\").")
+                    raise ValueError(
+                        f'{config}: this bundle has no scale test-time augmentation (no "scale_tta"; a bundle that '
+                        'has one sets "scale_tta", "scale_tta_factors" and a ScaleAveragingInferer in "tta_inferer").'
+                    )
             else:
                 parser["scale_tta"] = asked_scale
         self.device = parser.get_parsed_content("device")
@@ -113,13 +127,13 @@ class BundleSegmenter:
         # without one gets the same wrapper built here
         if "tta_inferer" in parser:
             self.inferer = parser.get_parsed_content("tta_inferer")
-            scaled = self.inferer if isinstance(self.inferer, ScaleAveragingInferer) else None
-            flips = scaled.inferer if scaled is not None else self.inferer
-            for name, wanted, wrapper, kind in (
-                ("flip_tta", asked, flips, FlipAveragingInferer),
-                ("scale_tta", asked_scale if "scale_tta" in parser else None, scaled, ScaleAveragingInferer),
+            for name, wanted, kind in (
+                ("flip_tta", asked, FlipAveragingInferer),
+                ("scale_tta", asked_scale if "scale_tta" in parser else None, ScaleAveragingInferer),
             ):
-                if wanted is not None and not (isinstance(wrapper, kind) and wrapper.enabled is wanted):
+                wrapper = _find_wrapper(self.inferer, kind)
+                enabled = wrapper is not None and wrapper.enabled
+                if wanted is not None and enabled is not wanted:  # asked for off without a wrapper: nothing to say
                     warnings.warn(
                         f"{config}: {name}={wanted} was asked for, but this bundle's tta_inferer does not follow "
                         f'"{name}" (it was edited); its own setting is used.',
@@ -132,9 +146,11 @@ class BundleSegmenter:
                 enabled=parser.get_parsed_content("flip_tta", default=False),
             )
             if "scale_tta" in parser:
+                if "scale_tta_factors" not in parser:
+                    raise ValueError(f'{config}: "scale_tta" needs "scale_tta_factors" (e.g. [1.0, 1.25]).')
                 self.inferer = ScaleAveragingInferer(
                     self.inferer,
-                    factors=parser.get_parsed_content("scale_tta_factors", default=(1.0,)),
+                    factors=parser.get_parsed_content("scale_tta_factors"),
                     enabled=parser.get_parsed_content("scale_tta"),
                 )
         post = parser.get_parsed_content("postprocessing")

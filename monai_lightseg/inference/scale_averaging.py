@@ -8,6 +8,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 from monai.inferers import Inferer
+from monai.utils import ensure_tuple
 
 from monai_lightseg.config_flags import as_bool
 
@@ -21,7 +22,9 @@ class ScaleAveragingInferer(Inferer):
     inferer alone, one pass, same result. ``inferer`` may itself average over flips
     (:class:`~monai_lightseg.inference.FlipAveragingInferer`): every scale then gets every flip.
 
-    Cost: the sum of ``factor ** spatial_dims`` over the factors, in network time; (1.0, 1.25) is 2.56 passes in 2D.
+    Cost: with a whole-image inferer, the sum of ``factor ** spatial_dims`` over the factors (1.0, 1.25: 2.56 in 2D);
+    with a sliding window as large as the image, an enlarged image needs more windows (the polyp bundles' 256^2
+    frame: 1 window, and 2-4 more at 1.25x), measured 1.4-1.7x the time per frame in the bundles.
     On the polyp bundles (docs/results.md, "Scale test-time augmentation") the factors 1.0 and 1.25 lifted every
     training of every network on both validation sets, while shrinking (0.75) cost Dice.
 
@@ -37,7 +40,10 @@ class ScaleAveragingInferer(Inferer):
     ) -> None:
         super().__init__()
         self.inferer = inferer
-        self.factors = tuple(float(f) for f in factors)
+        try:  # ``--scale_tta_factors 1.25`` on the command line arrives as one number
+            self.factors = tuple(float(f) for f in ensure_tuple(factors))
+        except (TypeError, ValueError):
+            self.factors = ()
         if not self.factors or any(not f > 0 for f in self.factors):
             raise ValueError(f"scale_tta_factors must be one or more positive numbers, got {list(factors)}")
         self.enabled = as_bool(enabled, "scale_tta")

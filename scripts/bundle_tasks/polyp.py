@@ -68,8 +68,8 @@ MIN_POLYP_AREA = 64
 SCALE_TTA_FACTORS = [1.0, 1.25]
 SCALE_TTA_CHANGES = (
     "inference can average the logits over the frame and the frame enlarged 1.25x (\"scale_tta\": true, factors in "
-    "\"scale_tta_factors\"; off by default; 2.56x the network time; with flip_tta every scale gets every flip); "
-    "weights and default masks unchanged"
+    "\"scale_tta_factors\"; off by default; 3-5 network windows instead of 1, 1.4-1.7x the time per frame; with "
+    "flip_tta every scale gets every flip); weights and default masks unchanged"
 )
 
 
@@ -459,7 +459,7 @@ class PolypTask(Task):
                 "python -m monai.bundle run --config_file configs/inference.json --dataset_dir IN --output_dir OUT",
                 flip_tta_command(self),
                 "python -m monai.bundle run --config_file configs/inference.json --dataset_dir IN --output_dir OUT "
-                "--scale_tta True   # mean over the frame as it is and enlarged 1.25x: 2.56x the network time",
+                "--scale_tta True   # mean over the frame as it is and enlarged 1.25x: 1.4-1.7x the time",
                 "```",
                 "",
                 "Both test-time augmentations are off by default. Over two trainings of each polyp network the scale",

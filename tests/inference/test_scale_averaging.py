@@ -60,7 +60,11 @@ def test_around_the_flips_every_scale_gets_every_flip() -> None:
     assert [tuple(i.shape[2:]) for i in inner.inputs] == [(16, 16)] * 3 + [(20, 20)] * 3
 
 
-@pytest.mark.parametrize("factors", [[], [0.0], [1.0, -1.25]])
+def test_one_number_from_the_command_line_is_one_factor() -> None:
+    assert ScaleAveragingInferer(SimpleInferer(), 1.25).factors == (1.25,)
+
+
+@pytest.mark.parametrize("factors", [[], [0.0], [1.0, -1.25], "big"])
 def test_factors_that_are_not_positive_are_refused(factors) -> None:
     with pytest.raises(ValueError, match="scale_tta_factors must be one or more positive numbers"):
         ScaleAveragingInferer(SimpleInferer(), factors)
@@ -81,6 +85,9 @@ def test_bundle_scale_tta_switch_reaches_the_segmenter_and_keeps_the_masks_close
     assert isinstance(scaled.inferer, ScaleAveragingInferer)
     assert plain.inferer.enabled is False and scaled.inferer.enabled is True
     assert scaled.inferer.factors == (1.0, 1.25) and scaled.inferer.inferer.enabled is False
+    x = torch.rand(1, 3, 192, 256)  # what the scale rule makes of a 384x288 frame
+    with torch.no_grad():
+        assert not torch.allclose(scaled.inferer(x, scaled.network), plain.inferer(x, plain.network))
     samples = sorted((root / "sample_data" / "images").iterdir())
     assert samples
     for sample in samples:
@@ -92,3 +99,21 @@ def test_bundle_scale_tta_switch_reaches_the_segmenter_and_keeps_the_masks_close
     with pytest.raises(ValueError, match='has no scale test-time augmentation'):
         BundleSegmenter(hippocampus, device="cpu", scale_tta=True)
     BundleSegmenter(hippocampus, device="cpu", scale_tta=False)  # asking for what it does anyway is fine
+
+
+def test_an_edited_tta_inferer_that_ignores_scale_tta_warns_and_off_without_a_wrapper_does_not(tmp_path) -> None:
+    import json
+    import warnings
+
+    root = copy_bundle("polyp_endoscopy_feature_compression_net_segmentation", tmp_path)
+    ensure_weights(root)
+    config_path = root / "configs" / "inference.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["tta_inferer"] = config["tta_inferer"]["inferer"]  # flips only: the scale switch cannot reach it
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    with pytest.warns(UserWarning, match="scale_tta=True was asked for, but this bundle's tta_inferer"):
+        BundleSegmenter(root, device="cpu", scale_tta=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        BundleSegmenter(root, device="cpu", scale_tta="false")  # one plain pass is what was asked for
+    assert not [w for w in caught if "was asked for" in str(w.message)]
