@@ -45,7 +45,7 @@ class ScaleAveragingInferer(Inferer):
         except (TypeError, ValueError):
             self.factors = ()
         if not self.factors or any(not f > 0 for f in self.factors):
-            raise ValueError(f"scale_tta_factors must be one or more positive numbers, got {list(factors)}")
+            raise ValueError(f"scale_tta_factors must be one or more positive numbers, got {factors!r}")
         self.enabled = as_bool(enabled, "scale_tta")
 
     def __call__(self, inputs: torch.Tensor, network: Callable[..., Any], *args: Any, **kwargs: Any):
