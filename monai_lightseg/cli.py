@@ -298,10 +298,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Notices from the libraries underneath that say nothing about the user's data or results, printed on every run:
+# MONAI's DICOM reader reports that NVIDIA's GPU JPEG decoder (nvImageCodec) is absent, twice, and falls back to
+# pydicom's own decoders (what a CPU machine is meant to do); scikit-image 0.26 deprecates the ``min_size`` that
+# MONAI's RemoveSmallObjects passes (same behaviour until scikit-image 2.0). Regular expressions on the start
+# of each message; every other warning is shown.
+KNOWN_LIBRARY_NOTICES = (
+    r"NvImgCodecPydicomReader: nvImageCodec decoder plugin did not register",
+    r"Parameter `min_size` is deprecated",
+)
+KNOWN_LIBRARY_LOGGERS = ("monai.data.nvimgcodec_pydicom_plugin",)
+
+
+def silence_known_library_notices() -> None:
+    """Hide :data:`KNOWN_LIBRARY_NOTICES` (warnings) and warnings logged by :data:`KNOWN_LIBRARY_LOGGERS`, for
+    this process: called by :func:`main` only, so code that imports the package keeps its own filters."""
+    import logging
+    import warnings
+
+    for message in KNOWN_LIBRARY_NOTICES:
+        warnings.filterwarnings("ignore", message=message)
+    for name in KNOWN_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; what the user gave that cannot be used (a missing file, an existing output, a bad value)
     is one line on stderr naming it, and exit status 2, not a traceback."""
     args = build_parser().parse_args(argv)
+    silence_known_library_notices()
     try:
         return int(args.func(args))
     except (FileExistsError, FileNotFoundError, ValueError) as err:
