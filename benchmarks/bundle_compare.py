@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from federated_report import paired  # noqa: E402
+from federated_report import STORED_DECIMALS, paired  # noqa: E402
 from polyp_per_sequence import paired_by_sequence  # noqa: E402
 
 DATASETS = ("kvasir_seg", "cvc_clinicdb")
@@ -70,7 +70,7 @@ def seed_averaged(
 
 def run_means(frames: dict[str, dict[str, dict[str, float]]]) -> dict[str, float]:
     """One training's mean Dice per dataset, from its :func:`per_frame` result."""
-    return {d: round(float(np.mean(list(frames[d]["dice"].values()))), 4) for d in DATASETS}
+    return {d: round(float(np.mean(list(frames[d]["dice"].values()))), STORED_DECIMALS) for d in DATASETS}
 
 
 def compare(baseline: Path | list[Path], variant: Path | list[Path]) -> dict:
@@ -86,8 +86,9 @@ def compare(baseline: Path | list[Path], variant: Path | list[Path]) -> dict:
         }
     for d in DATASETS:
         result[d] = {
-            **{f"{m}": round(float(np.nanmean(list(run[d][m].values()))), 4) for m in ("dice", "precision", "recall")},
-            **{f"baseline_{m}": round(float(np.nanmean(list(base[d][m].values()))), 4)
+            **{f"{m}": round(float(np.nanmean(list(run[d][m].values()))), STORED_DECIMALS)
+               for m in ("dice", "precision", "recall")},  # fmt: skip
+            **{f"baseline_{m}": round(float(np.nanmean(list(base[d][m].values()))), STORED_DECIMALS)
                for m in ("dice", "precision", "recall")},  # fmt: skip
             "dice_minus_baseline": paired(run[d]["dice"], base[d]["dice"]),
         }

@@ -44,6 +44,11 @@ def family_and_seed(name: str) -> tuple[str, int] | None:
     return (match["family"], int(match["seed"])) if match else None
 
 
+# Means and bounds are stored with 6 decimals so that the 3 quoted in the docs are rounded once: a value stored
+# as 0.0125 (4 decimals) could have been 0.01246 or 0.01254, and rounding it again gives 0.013 for both.
+STORED_DECIMALS = 6
+
+
 def paired(a: dict[str, float], b: dict[str, float]) -> dict:
     """Mean of ``a - b`` over the frames both score, with a 95 % t interval and the frames each side wins."""
     frames = sorted(set(a) & set(b))
@@ -52,7 +57,8 @@ def paired(a: dict[str, float], b: dict[str, float]) -> dict:
     d = np.array([a[f] - b[f] for f in frames])
     half = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
     mean = float(d.mean())
-    return {"mean": round(mean, 4), "ci95": [round(mean - half, 4), round(mean + half, 4)],
+    low, high = round(mean - half, STORED_DECIMALS), round(mean + half, STORED_DECIMALS)
+    return {"mean": round(mean, STORED_DECIMALS), "ci95": [low, high],
             "better": int((d > 0.005).sum()), "worse": int((d < -0.005).sum()), "frames": len(d)}  # fmt: skip
 
 

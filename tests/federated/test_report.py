@@ -29,6 +29,9 @@ def test_paired_difference_and_its_interval():
     result = paired(shifted, a)
     assert result["ci95"][0] < result["mean"] < result["ci95"][1] < 0  # a 0.02 drop is resolved, not noise
     assert result["mean"] == pytest.approx(-0.02, abs=0.004) and result["frames"] == 200
+    # stored with 6 decimals, so that the 3 quoted in the docs are rounded once
+    exact = float(np.mean([shifted[k] - a[k] for k in a]))
+    assert result["mean"] == round(exact, 6) and result["mean"] != round(exact, 4)
     with pytest.raises(ValueError, match="different frames"):
         paired({"x": 1.0}, {"y": 1.0})
 
