@@ -146,13 +146,13 @@ def report(results: Path) -> dict:
     means = {}
     for family, names in families.items():
         if len(names) >= 2:
-            dice = {s: round(float(np.mean([scored[n][s]["dice"] for n in names])), 4) for s in SITES}
+            dice = {s: round(float(np.mean([scored[n][s]["dice"] for n in names])), STORED_DECIMALS) for s in SITES}
             means[family] = {"settings": names, "dice": dice}
             # against the centralised runs of the same seeds, so that a family's share is not moved by seeds it lacks
             references = [centralised_of_seed.get(seeded[n][1]) for n in names]
             if family != REFERENCE and all(references):
                 reference = {s: float(np.mean([scored[r][s]["dice"] for r in references])) for s in SITES}
-                means[family]["centralised_same_seeds"] = {s: round(reference[s], 4) for s in SITES}
+                means[family]["centralised_same_seeds"] = {s: round(reference[s], STORED_DECIMALS) for s in SITES}
                 means[family]["of_centralised_mean"] = {s: round(dice[s] / reference[s], 3) for s in SITES}
     if means:
         table["seed_means"] = means

@@ -28,7 +28,7 @@ import numpy as np
 from monai_lightseg.data import cvc_clinicdb_sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from federated_report import family_and_seed, paired  # noqa: E402  (benchmarks/, this script's folder)
+from federated_report import STORED_DECIMALS, family_and_seed, paired  # noqa: E402  (benchmarks/, this script's folder)
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -47,13 +47,13 @@ def summarise(per_frame: dict[str, float], hard: int | None = None) -> dict:
     means = {s: float(np.mean(v)) for s, v in groups.items()}
     row = {
         "frames": {str(s): len(v) for s, v in groups.items()},
-        "sequence_dice": {str(s): round(m, 4) for s, m in means.items()},
-        "frame_mean": round(float(np.mean(list(per_frame.values()))), 4),
-        "sequence_mean": round(float(np.mean(list(means.values()))), 4),
+        "sequence_dice": {str(s): round(m, STORED_DECIMALS) for s, m in means.items()},
+        "frame_mean": round(float(np.mean(list(per_frame.values()))), STORED_DECIMALS),
+        "sequence_mean": round(float(np.mean(list(means.values()))), STORED_DECIMALS),
     }
     if hard is not None:
         rest = [d for s, v in groups.items() if s != hard for d in v]
-        row[f"frame_mean_without_sequence_{hard}"] = round(float(np.mean(rest)), 4)
+        row[f"frame_mean_without_sequence_{hard}"] = round(float(np.mean(rest)), STORED_DECIMALS)
     return row
 
 
@@ -68,7 +68,7 @@ def paired_by_sequence(a: dict[str, float], b: dict[str, float]) -> dict:
     if set(a) != set(b):
         raise ValueError("the two settings scored different frames")
     ma, mb = sequence_means(a), sequence_means(b)
-    return {"per_sequence": {str(s): round(ma[s] - mb[s], 4) for s in ma}, **paired(ma, mb)}
+    return {"per_sequence": {str(s): round(ma[s] - mb[s], STORED_DECIMALS) for s in ma}, **paired(ma, mb)}
 
 
 def bundles_table(flip: dict) -> tuple[dict, int]:
@@ -107,9 +107,8 @@ def federated_table(results: Path, hard: int) -> dict:
             ref = [sequence_means(scored[centralised[seeded[n][1]]]) for n in names]
             fed_mean = {s: float(np.mean([m[s] for m in fed])) for s in fed[0]}
             ref_mean = {s: float(np.mean([m[s] for m in ref])) for s in fed[0]}
-            means[family] = {"settings": names,
-                             "per_sequence": {str(s): round(fed_mean[s] - ref_mean[s], 4) for s in fed_mean},
-                             **paired(fed_mean, ref_mean)}  # fmt: skip
+            differences = {str(s): round(fed_mean[s] - ref_mean[s], STORED_DECIMALS) for s in fed_mean}
+            means[family] = {"settings": names, "per_sequence": differences, **paired(fed_mean, ref_mean)}
     return out, means
 
 

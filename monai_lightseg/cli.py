@@ -302,10 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
 # MONAI's DICOM reader reports that NVIDIA's GPU JPEG decoder (nvImageCodec) is absent, twice, and falls back to
 # pydicom's own decoders (what a CPU machine is meant to do); scikit-image 0.26 deprecates the ``min_size`` that
 # MONAI's RemoveSmallObjects passes (same behaviour until scikit-image 2.0). Regular expressions on the start
-# of each message; every other warning is shown.
+# of each message, and its category; every other warning is shown.
 KNOWN_LIBRARY_NOTICES = (
-    r"NvImgCodecPydicomReader: nvImageCodec decoder plugin did not register",
-    r"Parameter `min_size` is deprecated",
+    (r"NvImgCodecPydicomReader: nvImageCodec decoder plugin did not register", UserWarning),
+    (r"Parameter `min_size` is deprecated", FutureWarning),
 )
 KNOWN_LIBRARY_LOGGERS = ("monai.data.nvimgcodec_pydicom_plugin",)
 
@@ -316,8 +316,8 @@ def silence_known_library_notices() -> None:
     import logging
     import warnings
 
-    for message in KNOWN_LIBRARY_NOTICES:
-        warnings.filterwarnings("ignore", message=message)
+    for message, category in KNOWN_LIBRARY_NOTICES:
+        warnings.filterwarnings("ignore", message=message, category=category)
     for name in KNOWN_LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
 
