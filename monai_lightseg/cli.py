@@ -299,10 +299,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Notices from the libraries underneath that say nothing about the user's data or results, printed on every run:
-# MONAI's DICOM reader reports that NVIDIA's GPU JPEG decoder (nvImageCodec) is absent, twice, and falls back to
-# pydicom's own decoders (what a CPU machine is meant to do); scikit-image 0.26 deprecates the ``min_size`` that
-# MONAI's RemoveSmallObjects passes (same behaviour until scikit-image 2.0). Regular expressions on the start
-# of each message, and its category; every other warning is shown.
+# every MONAI LoadImage builds its nvImageCodec DICOM reader, which reports twice (a log line and a warning) that
+# NVIDIA's GPU decoder is absent and pydicom's own decoders are used (what a CPU machine is meant to do);
+# scikit-image 0.26 deprecates the ``min_size`` that MONAI's RemoveSmallObjects passes (same behaviour until
+# scikit-image 2.0). Regular expressions on the start of each message, and its category; every other warning is
+# shown.
 KNOWN_LIBRARY_NOTICES = (
     (r"NvImgCodecPydicomReader: nvImageCodec decoder plugin did not register", UserWarning),
     (r"Parameter `min_size` is deprecated", FutureWarning),
