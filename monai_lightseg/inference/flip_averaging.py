@@ -9,6 +9,7 @@ import torch
 from monai.inferers import Inferer
 
 from monai_lightseg.config_flags import as_bool
+from monai_lightseg.inference.given_locations import flip_locations
 
 __all__ = ["FlipAveragingInferer"]
 
@@ -20,6 +21,8 @@ class FlipAveragingInferer(Inferer):
     ``spatial_axes``: which spatial axes to flip (0 = the first after N, C); ``None`` = every one. With
     ``enabled=False`` (a bundle's ``"flip_tta": false``) it is the wrapped inferer alone, one pass, same result.
     Logits are averaged, not probabilities, so a threshold at logit 0 (probability 0.5) stays the decision rule.
+    Given lesion locations (``points=`` / ``boxes=`` keyword arguments of a wrapped
+    :class:`~monai_lightseg.inference.LocateThenSegmentInferer`) are mirrored with each flipped copy.
 
     Why written here: MONAI's ``TestTimeAugmentation`` draws random invertible transforms on a dictionary and
     returns the spread for uncertainty; it does not sit where a bundle's evaluator expects an ``Inferer``
@@ -47,6 +50,7 @@ class FlipAveragingInferer(Inferer):
             if not -spatial <= axis < spatial:
                 raise ValueError(f"spatial axis {axis} is out of range for an input of shape {tuple(inputs.shape)}")
             dim = 2 + axis % spatial
-            flipped = self.inferer(torch.flip(inputs, (dim,)), network, *args, **kwargs)
+            moved = flip_locations(kwargs, dim - 2, inputs.shape[2:])  # given points / boxes flip with the image
+            flipped = self.inferer(torch.flip(inputs, (dim,)), network, *args, **moved)
             output = output + torch.flip(flipped, (dim,))
         return output / (1 + len(axes))

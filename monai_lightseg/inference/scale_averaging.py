@@ -11,6 +11,7 @@ from monai.inferers import Inferer
 from monai.utils import ensure_tuple
 
 from monai_lightseg.config_flags import as_bool
+from monai_lightseg.inference.given_locations import scale_locations
 
 __all__ = ["ScaleAveragingInferer"]
 
@@ -31,6 +32,9 @@ class ScaleAveragingInferer(Inferer):
     Why written here: MONAI's ``TestTimeAugmentation`` draws random invertible transforms on a dictionary and
     returns the spread for uncertainty; it does not sit where a bundle's evaluator expects an ``Inferer``
     (``inferer(inputs, network)``), and MONAI has no multi-scale inferer.
+
+    Given lesion locations (``points=`` / ``boxes=`` keyword arguments of a wrapped
+    :class:`~monai_lightseg.inference.LocateThenSegmentInferer`) are moved to each resized copy's coordinates.
 
     Inputs: (N, C, *S); output: (N, K, *S), the mean over the passes.
     """
@@ -64,7 +68,8 @@ class ScaleAveragingInferer(Inferer):
                 size = [max(1, round(s * factor)) for s in spatial]
                 shrink = factor < 1.0 and len(spatial) == 2
                 resized = F.interpolate(inputs, size=size, mode=mode, align_corners=False, antialias=shrink)
-                output = self.inferer(resized, network, *args, **kwargs)
+                moved = scale_locations(kwargs, spatial, size)  # given points / boxes resize with the image
+                output = self.inferer(resized, network, *args, **moved)
                 output = F.interpolate(output, size=list(spatial), mode=mode, align_corners=False)
             total = output if total is None else total + output
         return total / len(self.factors)
