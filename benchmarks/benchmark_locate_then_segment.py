@@ -28,6 +28,7 @@ connected components of every path's mask (MONAI's ``KeepLargestConnectedCompone
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import resource
@@ -263,6 +264,7 @@ def main() -> int:
 
         meta = {
             "bundle": args.bundle.name,
+            **bundle_identity(args.bundle),
             "device": args.device if args.device == "cpu" else torch.cuda.get_device_name(0),
             "threads": args.threads,
             "cpu": cpu_name(),
@@ -275,6 +277,21 @@ def main() -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def bundle_identity(bundle: Path) -> dict:
+    """Which weights ran: the bundle's path (relative to the repository when inside it: copies made for an
+    experiment share the shipped bundle's folder name), its metadata version and the SHA-256 of its model.pt."""
+    path = bundle.resolve()
+    try:
+        shown = str(path.relative_to(REPO))
+    except ValueError:
+        shown = str(path)
+    metadata = path / "configs" / "metadata.json"
+    version = json.loads(metadata.read_text(encoding="utf-8")).get("version") if metadata.is_file() else None
+    weights = path / "models" / "model.pt"
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.is_file() else None
+    return {"bundle_path": shown, "bundle_version": version, "weights_sha256": digest}
 
 
 if __name__ == "__main__":
