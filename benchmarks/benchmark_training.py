@@ -74,8 +74,9 @@ def bundle_step(root: Path, datalist: Path, data: Path, epochs: int, epoch_lengt
             "first_epoch_s": elapsed[0], "wall_s": time.perf_counter() - start}  # fmt: skip
 
 
-def bare_steps(root: Path, datalist: Path, data: Path, steps: int, threads: int) -> dict:
-    """Seconds per step of a plain loop with the bundle's network, loss, optimiser and transforms."""
+def bare_steps(root: Path, datalist: Path, data: Path, steps: int, threads: int, extra: dict | None = None) -> dict:
+    """Seconds per step of a plain loop with the bundle's network, loss, optimiser and transforms; ``extra``: the
+    same config overrides as the bundle run (``batch_size=16`` reaches both loops)."""
     import torch
     from monai.bundle import ConfigParser
     from monai.data import list_data_collate
@@ -85,6 +86,7 @@ def bare_steps(root: Path, datalist: Path, data: Path, steps: int, threads: int)
     parser = ConfigParser()
     parser.read_config(str(root / "configs" / "train.json"))
     parser.update({"bundle_root": str(root), "dataset_dir": str(data), "datalist_file": str(datalist)})
+    parser.update(extra or {})
     network, loss_fn = parser.get_parsed_content("network"), parser.get_parsed_content("loss")
     optimizer = parser.get_parsed_content("optimizer")
     memory_format = parser.get_parsed_content("memory_format")
@@ -148,10 +150,21 @@ def main() -> int:
     parser.add_argument("--epoch-length", type=int, default=20)
     parser.add_argument("--steps", type=int, default=12, help="timed steps of the bare loop")
     parser.add_argument("--threads", type=int, default=2, help="the bare loop's torch threads (the bundle: its own)")
-    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="overrides of the bundle run only")
+    parser.add_argument(
+        "--set", nargs="+", default=[], metavar="KEY=VALUE",
+        help="config overrides of both loops (VALUE read as JSON where it parses, e.g. batch_size=16)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    extra = dict(kv.split("=", 1) for kv in args.set)
+    extra = {}
+    for kv in args.set:
+        key, sep, value = kv.partition("=")
+        if not sep:
+            raise SystemExit(f"benchmark_training: --set {kv!r} is not KEY=VALUE")
+        try:
+            extra[key] = json.loads(value)
+        except json.JSONDecodeError:
+            extra[key] = value
     if not args.data.is_dir():
         raise SystemExit(f"benchmark_training: data folder {args.data} not found (pass --data)")
 
@@ -162,7 +175,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             root, datalist = scratch_bundle(name, args.images, Path(tmp))
             run = bundle_step(root, datalist, args.data.resolve(), args.epochs, args.epoch_length, extra)
-            bare = bare_steps(root, datalist, args.data.resolve(), args.steps, args.threads)
+            bare = bare_steps(root, datalist, args.data.resolve(), args.steps, args.threads, extra)
         row = {"bundle": name, **run, **bare, "ratio_bundle_to_bare": run["step_s"] / bare["bare_step_s"]}
         results.append(row)
         print(f"| {name} | {run['step_s']:.3f} | {bare['bare_step_s']:.3f} | {bare['compute_step_s']:.3f} "
