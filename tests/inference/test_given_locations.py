@@ -61,10 +61,15 @@ def test_flip_averaging_segments_the_clicked_lesion_in_every_flipped_copy(axes) 
 
 
 @pytest.mark.parametrize("factor", [2.0, 0.75])
-def test_scale_averaging_segments_the_boxed_lesion_in_every_resized_copy(factor) -> None:
+@pytest.mark.parametrize("given", ["boxes", "points"])
+def test_scale_averaging_segments_the_given_lesion_in_every_resized_copy(factor, given) -> None:
     x = as_input(two_lesions())
-    boxes = [(OTHER[0] - 11, OTHER[1] - 11, OTHER[0] + 11, OTHER[1] + 11)]
-    out = masks(ScaleAveragingInferer(LocateThenSegmentInferer(ROI), [1.0, factor])(x, Bright(), boxes=boxes))[0]
+    where = {
+        "boxes": [(OTHER[0] - 11, OTHER[1] - 11, OTHER[0] + 11, OTHER[1] + 11)],
+        "points": [(OTHER[0] + 3, OTHER[1] - 2)],  # a click near the centre: one window around it in each copy
+    }
+    inferer = ScaleAveragingInferer(LocateThenSegmentInferer(ROI), [1.0, factor])
+    out = masks(inferer(x, Bright(), **{given: where[given]}))[0]
     # where every copy's windows ran, the pointwise network gives what it gives on the whole image
     everywhere = masks(ScaleAveragingInferer(SimpleInferer(), [1.0, factor])(x, Bright()))[0]
     near = disc(SHAPE, OTHER, 25)
