@@ -4,9 +4,10 @@ test-time augmentations: a wrapper that flips or resizes the image must flip or 
 Coordinates are those of the tensor's spatial dims in order (2D: row, column), as the inferer takes them: a
 point is a pixel index (its centre), a box is ``(start..., stop...)`` with stop exclusive (pixel edges).
 
-Why written here: MONAI's ``ApplyTransformToPoints`` moves points by an affine matrix inside a transform
-pipeline; these wrappers act on an inferer's keyword arguments after the pipeline, and a box must be rounded
-outwards to pixel edges, which an affine on points does not do. A flip or a resize is one line per coordinate.
+Boxes are flipped by MONAI's ``flip_boxes`` (``monai.apps.detection.transforms.box_ops``, same convention). Written
+here: points (MONAI's ``ApplyTransformToPoints`` works inside a transform pipeline, not on an inferer's keyword
+arguments), and resizing boxes, which must round the edges outwards to keep the whole lesion; MONAI's
+``resize_boxes`` casts integer boxes back by truncation (a stop edge at 10.5 becomes 10).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
+from monai.apps.detection.transforms.box_ops import flip_boxes
 
 __all__ = ["flip_locations", "scale_locations"]
 
@@ -43,12 +47,8 @@ def flip_locations(kwargs: dict[str, Any], axis: int, shape: Sequence[int]) -> d
     if kwargs.get("points") is not None:
         out["points"] = [tuple(n - 1 - c if d == axis else c for d, c in enumerate(p)) for p in kwargs["points"]]
     if kwargs.get("boxes") is not None:
-        boxes = []
-        for b in kwargs["boxes"]:
-            start, stop = list(b[:dims]), list(b[dims:])
-            start[axis], stop[axis] = n - stop[axis], n - start[axis]
-            boxes.append((*start, *stop))
-        out["boxes"] = boxes
+        boxes = np.asarray(kwargs["boxes"]).reshape(-1, 2 * dims)
+        out["boxes"] = [tuple(b) for b in flip_boxes(boxes, tuple(shape), flip_axes=axis).tolist()]
     return out
 
 
