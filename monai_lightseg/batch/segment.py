@@ -20,6 +20,7 @@ import csv
 import hashlib
 import json
 import logging
+import re
 import shutil
 import tempfile
 import time
@@ -34,6 +35,7 @@ from monai_lightseg.batch.records import Manifest, StudyRecord, part_suffix, wri
 from monai_lightseg.io.dicom_series import read_dicom_series
 from monai_lightseg.io.discovery import SeriesRules, StudyItem, discover
 from monai_lightseg.io.errors import StudyError
+from monai_lightseg.io.photographs import to_rgb8
 from monai_lightseg.io.volumes import read_nifti
 from monai_lightseg.io.writers import atomic_write, write_nifti_mask, write_png_mask
 
@@ -82,19 +84,28 @@ def _outputs(item: StudyItem) -> dict[str, str]:
     return {"nifti": f"{item.relpath}/mask.nii.gz", "seg": f"{item.relpath}/seg.dcm"}
 
 
-def _to_8bit_rgb_png(array: np.ndarray, path: Path) -> Path:
-    """Save a 2D array (H, W) or (H, W, 3|4) as 8-bit RGB: deeper integer images are scaled by their maximum."""
-    a = np.asarray(array)
-    if a.ndim == 3 and a.shape[2] == 4:
-        a = a[..., :3]
-    if a.dtype != np.uint8:
-        a = a.astype(np.float64)
-        top = a.max()
-        a = (a / top * 255 if top > 255 else a).clip(0, 255).round().astype(np.uint8)
-    if a.ndim == 2:
-        a = np.repeat(a[..., None], 3, axis=2)
-    Image.fromarray(a, mode="RGB").save(path)
+def _save_rgb8_png(image: Image.Image | np.ndarray, path: Path) -> Path:
+    """The 2D study as the 8-bit RGB PNG the bundle reads, by the bundles' own rule (:func:`to_rgb8`: deeper
+    images scaled by their maximum, alpha dropped, CMYK and palettes converted)."""
+    to_rgb8(image).save(path)
     return path
+
+
+def _root_cause(error: BaseException) -> str:
+    """``Type: message`` of the error that started a chain, after the transforms it passed through: MONAI wraps a
+    transform's error as ``RuntimeError("applying transform <...Resized object at 0x...>")``, which names neither
+    the problem nor, readably, the step. -> ``"in Resized: OverflowError: ..."``."""
+    steps, seen = [], {id(error)}
+    while True:
+        wrapped = re.match(r"applying transform <([\w.]+) object at 0x[0-9a-f]+>", str(error))
+        if wrapped:
+            steps.append(wrapped.group(1).rsplit(".", 1)[-1])
+        if error.__cause__ is None or id(error.__cause__) in seen:
+            break
+        error = error.__cause__
+        seen.add(id(error))
+    where = f"in {' > '.join(dict.fromkeys(steps))}: " if steps else ""
+    return f"{where}{type(error).__name__}: {str(error) or 'no message'}"
 
 
 def _lesion_stats(mask: np.ndarray, spacing: tuple[float, ...] | None) -> dict:
@@ -143,17 +154,19 @@ class _Runner:
             self._check_dims(item, 2)
             try:  # PIL decodes lazily: a truncated file fails in asarray, not in open
                 with Image.open(item.files[0]) as im:
-                    pixels = np.asarray(im.convert("RGBA") if im.mode == "P" else im)
+                    source = _save_rgb8_png(im, self.scratch / "in.png")
             except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
                 raise StudyError(f"unreadable image file ({type(err).__name__}: {str(err) or 'no message'})") from err
-            source = _to_8bit_rgb_png(pixels, self.scratch / "in.png")
         elif item.kind == "dicom_2d":
             self._check_dims(item, 2)
             import pydicom
 
             ds = pydicom.dcmread(item.files[0])
             pixels = ds.pixel_array if item.frame is None else ds.pixel_array[item.frame]
-            source = _to_8bit_rgb_png(pixels, self.scratch / "in.png")
+            try:
+                source = _save_rgb8_png(pixels, self.scratch / "in.png")
+            except ValueError as err:
+                raise StudyError(f"DICOM pixel data is not a 2D image: {err}") from err
             if "PixelSpacing" in ds:
                 spacing = tuple(float(v) for v in ds.PixelSpacing)
         elif item.kind == "nifti":
@@ -324,7 +337,7 @@ def _run_folder(options: BatchOptions) -> int:
                     record = StudyRecord(key=item.key, kind=item.kind, status="failed", reason=str(err), notes=notes)
                 except Exception as err:  # one broken study never stops the batch
                     logger.exception("study %s failed", item.key)
-                    reason = f"unexpected error while {runner.stage} ({type(err).__name__}: {str(err) or 'no message'})"
+                    reason = f"unexpected error while {runner.stage} ({_root_cause(err)})"
                     record = StudyRecord(key=item.key, kind=item.kind, status="failed", reason=reason, notes=notes)
             manifest.append(record)
             records.append(record)

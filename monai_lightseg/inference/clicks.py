@@ -25,6 +25,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from monai_lightseg.io.photographs import to_rgb8
+
 __all__ = ["click_windows", "segment_around_clicks"]
 
 
@@ -79,7 +81,7 @@ def segment_around_clicks(
     empty mask. Returns (H, W) uint8 0/1.
     """
     with Image.open(image) as opened:
-        frame = opened.convert("RGB")
+        frame = to_rgb8(opened)  # the bundles' own reading: a 16-bit frame is scaled, not clipped
     pixels = np.asarray(frame)
     mask = np.zeros(pixels.shape[:2], dtype=np.uint8)
     click_windows(background, mask.shape, window)  # background clicks outside the image are refused too

@@ -37,6 +37,13 @@ ZOO_CHANGES = (
     "Apache-2.0 text and the data terms are in docs/data_license.txt"
 )
 
+#: the changelog line of every 2D bundle's first release with :func:`monai_lightseg.io.photographs.to_rgb8`
+PHOTO_READER_CHANGES = (
+    "images are read by monai_lightseg.io.photographs.to_rgb8, the rule the batch uses: 16-bit and float images "
+    "are scaled to 8 bit by their maximum (they were clipped at 255, so a 16-bit frame turned white); 8-bit images, "
+    "all the training and validation data, read exactly as before; weights unchanged"
+)
+
 #: the changelog line of every bundle's first release with flip test-time augmentation
 FLIP_TTA_CHANGES = (
     "inference can average the logits over the image and its flips along the axes training flipped "
@@ -75,15 +82,19 @@ format=%(asctime)s - %(name)s - %(levelname)s - %(message)s
 
 
 def load_2d_image(keys: list[str]) -> list[dict]:
-    """Load 2D images of any PIL format, channel-first: images converted to RGB (palette GIFs, greyscale and RGBA
-    included), masks to one 8-bit greyscale channel (RGB masks too) and binarised at 128 (``mask > 127``), image
-    intensities 0..255 scaled to [0, 1]."""
+    """Load 2D images of any PIL format, channel-first: images converted to 8-bit RGB by
+    :func:`monai_lightseg.io.photographs.to_rgb8` (palette GIFs, greyscale, RGBA and CMYK included; 16-bit and
+    float images scaled, not clipped, as the batch reads them), masks to one 8-bit greyscale channel (RGB masks
+    too) and binarised at 128 (``mask > 127``), image intensities 0..255 scaled to [0, 1]."""
     t = [
         {
             "_target_": "LoadImaged",
             "keys": "image",
             "image_only": False,
-            "reader": {"_target_": "PILReader", "converter": "$lambda im: im.convert('RGB')"},
+            "reader": {
+                "_target_": "PILReader",
+                "converter": {"_target_": "monai_lightseg.io.photographs.to_rgb8", "_mode_": "callable"},
+            },
         },
         {"_target_": "EnsureChannelFirstd", "keys": "image"},
     ]

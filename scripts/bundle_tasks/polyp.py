@@ -8,6 +8,7 @@ from pathlib import Path
 from .engine import (
     EXPORT_CHANGES,
     FLIP_TTA_CHANGES,
+    PHOTO_READER_CHANGES,
     REPO,
     RUNTIME_CHANGES,
     ZOO_CHANGES,
@@ -88,8 +89,9 @@ class PolypTask(Task):
             "title": "EMIS-Net",
             "seed": SEED_C,
             "release": (
-                "0.3.1",
+                "0.3.2",
                 {
+                    "0.3.2": PHOTO_READER_CHANGES,
                     "0.3.1": SCALE_TTA_CHANGES,
                     "0.3.0": (
                         AFFINE_WEIGHTS + "; validation Dice 0.811 Kvasir-SEG / 0.712 CVC-ClinicDB against 0.791 / "
@@ -105,8 +107,9 @@ class PolypTask(Task):
             "title": "FeatureCompressionNet",
             "seed": SEED_A,
             "release": (
-                "0.3.1",
+                "0.3.2",
                 {
+                    "0.3.2": PHOTO_READER_CHANGES,
                     "0.3.1": SCALE_TTA_CHANGES,
                     "0.3.0": (
                         AFFINE_WEIGHTS + "; validation Dice 0.820 Kvasir-SEG / 0.739 CVC-ClinicDB against 0.795 / "
@@ -126,8 +129,9 @@ class PolypTask(Task):
             "title": "LightU2Net",
             "seed": SEED_B,
             "release": (
-                "0.4.1",
+                "0.4.2",
                 {
+                    "0.4.2": PHOTO_READER_CHANGES,
                     "0.4.1": SCALE_TTA_CHANGES,
                     "0.4.0": (
                         AFFINE_WEIGHTS + "; validation Dice 0.853 Kvasir-SEG / 0.740 CVC-ClinicDB against 0.847 / "
@@ -150,8 +154,9 @@ class PolypTask(Task):
             "title": "MONAI UNet (baseline)",
             "seed": BASELINE,
             "release": (
-                "0.3.1",
+                "0.3.2",
                 {
+                    "0.3.2": PHOTO_READER_CHANGES,
                     "0.3.1": SCALE_TTA_CHANGES,
                     "0.3.0": (
                         AFFINE_WEIGHTS + "; validation Dice 0.844 Kvasir-SEG / 0.765 CVC-ClinicDB against 0.841 / "
@@ -439,8 +444,9 @@ class PolypTask(Task):
             title="Polyp segmentation in colonoscopy frames",
             use="Research and education only",
             what_it_does=[
-                "Input: an RGB colonoscopy frame of any size (PNG, JPEG, TIFF, GIF, BMP; greyscale, palette and RGBA",
-                "images are converted to RGB). Output: `<image stem>.png`, a uint8 0/255 polyp mask of the frame's",
+                "Input: an RGB colonoscopy frame of any size (PNG, JPEG, TIFF, GIF, BMP; greyscale, palette, RGBA",
+                "and CMYK images are converted to RGB, 16-bit and float images scaled by their maximum to 8 bit:",
+                "`monai_lightseg.io.to_rgb8`). Output: `<image stem>.png`, a uint8 0/255 polyp mask of the frame's",
                 "original size, and `<image stem>_overlay.png`, the mask blended in red on the frame. CUDA is used",
                 "when available (with AMP).",
                 "",

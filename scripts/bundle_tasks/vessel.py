@@ -8,6 +8,7 @@ from pathlib import Path
 from .engine import (
     EXPORT_CHANGES,
     FLIP_TTA_CHANGES,
+    PHOTO_READER_CHANGES,
     REPO,
     RUNTIME_CHANGES,
     ZOO_CHANGES,
@@ -178,8 +179,9 @@ class VesselTask(Task):
     def metadata(self, spec: dict) -> dict:
         shape = {"spatial_shape": self.roi, "dtype": "float32", "value_range": [0, 1], "is_patch_data": True}
         return metadata_record(
-            "0.3.4",
+            "0.3.5",
             {
+                "0.3.5": PHOTO_READER_CHANGES,
                 "0.3.4": FLIP_TTA_CHANGES,
                 "0.3.3": EXPORT_CHANGES + "; weights unchanged",
                 "0.3.2": ZOO_CHANGES + "; weights unchanged",

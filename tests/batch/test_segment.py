@@ -103,7 +103,10 @@ def test_3d_batch_reports_every_failure_and_writes_exact_geometry(tiny_3d_bundle
     assert all(r["mask_unit"] == "mm3" for r in done)
 
 
-def test_2d_batch_converts_16bit_and_rgba_png(tmp_path) -> None:
+def test_2d_batch_reads_every_image_mode_as_the_bundle_does(tmp_path) -> None:
+    """16-bit greyscale, greyscale with alpha, RGBA and CMYK files give the mask of the 8-bit image they hold, in
+    the batch and in the bundle's own reader (16-bit used to turn white there, LA to fail and CMYK to lose its
+    colours in the batch)."""
     bundle = copy_bundle("polyp_endoscopy_unet_segmentation", tmp_path / "bundles")
     if not (bundle / "models" / "model.pt").is_file():
         from tests.bundles.conftest import ensure_weights
@@ -112,26 +115,42 @@ def test_2d_batch_converts_16bit_and_rgba_png(tmp_path) -> None:
     inp = tmp_path / "in"
     inp.mkdir()
     rgb = np.asarray(Image.open(REPO / "samples/polyp/images/cvc_clinicdb_1.png"))
+    grey = Image.fromarray(rgb[..., 1])
+    grey.save(inp / "grey8.png")
+    Image.fromarray(rgb).save(inp / "rgb.png")
     Image.fromarray((rgb[..., 1].astype(np.uint16) * 257)).save(inp / "grey16.png")
+    grey.convert("LA").save(inp / "grey_alpha.png")
     Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 200, np.uint8)]), mode="RGBA").save(inp / "rgba.png")
-    assert Image.open(inp / "grey16.png").mode.startswith("I")
+    Image.fromarray(rgb).convert("CMYK").save(inp / "cmyk.tif")  # lossless, unlike a CMYK JPEG
+    assert [Image.open(inp / n).mode for n in ("grey16.png", "grey_alpha.png", "cmyk.tif")] == ["I;16", "LA", "CMYK"]
     out = tmp_path / "out"
     assert run_batch(BatchOptions(bundle=bundle, input=inp, output=out, device="cpu", progress=False)) == 0
-    for name in ("grey16", "rgba"):
-        mask = Image.open(out / f"{name}.png")
-        assert mask.size == (384, 288) and set(np.unique(np.asarray(mask))) <= {0, 255}
-    # a 2D bundle refuses a volume with a reason instead of guessing
-    nib.save(nib.Nifti1Image(np.zeros((8, 8, 8), np.float32), np.eye(4)), inp / "v.nii.gz")
-    assert run_batch(BatchOptions(bundle=bundle, input=inp, output=tmp_path / "o2", device="cpu", progress=False)) == 1
-    assert "segments 2D images; this study is 3D" in (tmp_path / "o2" / "report.csv").read_text(encoding="utf-8")
-    # a PNG cut mid-file (as an interrupted copy leaves it) fails with the reason, not a traceback
+    masks = {p.stem: np.asarray(Image.open(p)) for p in out.glob("*.png")}
+    assert set(masks) == {"grey8", "rgb", "grey16", "grey_alpha", "rgba", "cmyk"}
+    assert all(m.shape == (288, 384) and set(np.unique(m)) <= {0, 255} for m in masks.values())
+    assert masks["grey8"].any() and masks["rgb"].any()
+    for name, same_as in (("grey16", "grey8"), ("grey_alpha", "grey8"), ("rgba", "rgb"), ("cmyk", "rgb")):
+        np.testing.assert_array_equal(masks[name], masks[same_as], err_msg=name)
+    # the bundle's own reader (PILReader with the bundle's converter) gives the batch's mask for the 16-bit file
+    own = BundleSegmenter(bundle, device="cpu")(inp / "grey16.png")
+    np.testing.assert_array_equal((np.asarray(own) > 0).astype(np.uint8) * 255, masks["grey16"])
+    # what a 2D bundle cannot segment fails with a reason, not a traceback, and the batch goes on: a volume (refused
+    # instead of guessed at), a PNG cut mid-file (as an interrupted copy leaves it), and a 1-pixel line (the scale
+    # rule's resize fails: the reason names the transform and the error under MONAI's wrapper)
     (tmp_path / "in3").mkdir()
+    nib.save(nib.Nifti1Image(np.zeros((8, 8, 8), np.float32), np.eye(4)), tmp_path / "in3" / "v.nii.gz")
     (tmp_path / "in3" / "cut.png").write_bytes((inp / "rgba.png").read_bytes()[:5000])
+    Image.fromarray(np.full((1, 600, 3), 90, np.uint8)).save(tmp_path / "in3" / "line.png")
     out3 = tmp_path / "o3"
     options = BatchOptions(bundle=bundle, input=tmp_path / "in3", output=out3, device="cpu", progress=False)
     assert run_batch(options) == 1
-    (row,) = _rows(out3 / "report.csv")
-    assert row["status"] == "failed" and row["reason"].startswith("unreadable image file (OSError")
+    keys = {r["key"]: r["input_relpath"] for r in _rows(out3 / "keys.csv")}
+    reasons = {keys[r["key"]]: r["reason"] for r in _rows(out3 / "report.csv") if r["status"] == "failed"}
+    assert set(reasons) == {"v.nii.gz", "cut.png", "line.png"}, reasons
+    assert "segments 2D images; this study is 3D" in reasons["v.nii.gz"]
+    assert reasons["cut.png"].startswith("unreadable image file (OSError")
+    assert reasons["line.png"].startswith("unexpected error while segmenting (in Resized: "), reasons["line.png"]
+    assert " object at 0x" not in reasons["line.png"]
     assert not (out3 / "cut.png").exists()
 
 

@@ -1,0 +1,60 @@
+"""2D photographs (endoscopy frames, fundus images, 2D DICOM pixel data) as the 8-bit RGB the 2D bundles were
+trained on: one rule for the bundles' own image reader and the batch, so a file gives the same mask both ways.
+
+Pillow's ``convert("RGB")`` is right for every 8-bit mode (palette, greyscale, with alpha, CMYK, YCbCr, 1-bit), but
+clips deeper images (16-bit greyscale PNG, 32-bit integer or float TIFF) at 255: a 16-bit frame turns white.
+Those are scaled instead, as the batch always did: by their maximum when it is above 255 (a deep file that holds
+8-bit values keeps them); a float image whose maximum is at most 1 is taken as [0, 1]. Negative values, NaN and
+infinities become 0. Why written here: MONAI's ``PILReader`` takes a converter but ships none, and
+``ScaleIntensity`` would also stretch 8-bit frames, which the bundles read as 0..255.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["DEEP_MODES", "to_rgb8"]
+
+#: Pillow modes with more than 8 bits per pixel, which ``convert("RGB")`` clips.
+DEEP_MODES = frozenset({"I", "F", "I;16", "I;16B", "I;16L", "I;16N"})
+
+
+def _scaled_to_8bit(a: np.ndarray) -> np.ndarray:
+    """Any-dtype array -> uint8 by the rule above (NaN and infinities count as 0); uint8 passes unchanged."""
+    if a.dtype == np.uint8:
+        return a
+    floating = np.issubdtype(a.dtype, np.floating)
+    a = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    top = float(a.max())
+    if top > 255:
+        a = a / top * 255
+    elif floating and 0 < top <= 1:
+        a = a * 255
+    return a.clip(0, 255).round().astype(np.uint8)
+
+
+def to_rgb8(image: Image.Image | np.ndarray) -> Image.Image:
+    """An 8-bit RGB Pillow image of ``image``: a Pillow image in any mode, or pixel data (H, W), (H, W, 1),
+    (H, W, 3) or (H, W, 4) of any dtype (a fourth channel is dropped as alpha). Usable as MONAI ``PILReader``'s
+    ``converter`` (the 2D bundles' configs: ``{"_target_": "monai_lightseg.io.photographs.to_rgb8",
+    "_mode_": "callable"}``).
+
+    Raises:
+        ValueError: pixel data of another shape, naming it.
+    """
+    if isinstance(image, Image.Image) and image.mode not in DEEP_MODES:
+        return image.convert("RGB")
+    pixels = np.asarray(image)
+    if pixels.ndim == 3 and pixels.shape[2] in (1, 3, 4):
+        pixels = pixels[..., :3] if pixels.shape[2] > 1 else pixels[..., 0]
+    if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] == 3)) or 0 in pixels.shape:
+        raise ValueError(
+            f"expected 2D pixel data (H, W) or (H, W, 1|3|4), got shape {pixels.shape}: not a 2D photograph."
+        )
+    if pixels.dtype == np.bool_:
+        pixels = pixels.astype(np.uint8) * 255
+    pixels = _scaled_to_8bit(pixels)
+    if pixels.ndim == 2:
+        pixels = np.repeat(pixels[..., None], 3, axis=2)
+    return Image.fromarray(np.ascontiguousarray(pixels))
