@@ -20,6 +20,7 @@ import csv
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -84,11 +85,56 @@ def _outputs(item: StudyItem) -> dict[str, str]:
     return {"nifti": f"{item.relpath}/mask.nii.gz", "seg": f"{item.relpath}/seg.dcm"}
 
 
-def _save_rgb8_png(image: Image.Image | np.ndarray, path: Path) -> Path:
+def _save_rgb8_png(image: Image.Image | np.ndarray, path: Path) -> tuple[Path, np.ndarray]:
     """The 2D study as the 8-bit RGB PNG the bundle reads, by the bundles' own rule (:func:`to_rgb8`: deeper
-    images scaled by their maximum, alpha dropped, CMYK and palettes converted)."""
-    to_rgb8(image).save(path)
-    return path
+    images scaled by their maximum, alpha dropped, CMYK and palettes converted); returns the path and the pixels."""
+    rgb = to_rgb8(image)
+    rgb.save(path)
+    return path, np.asarray(rgb)
+
+
+def _refuse_constant(values: np.ndarray, unit: str) -> None:
+    """A study whose every pixel (``values`` (H, W, 3), ``unit`` "pixel") or voxel ((D, H, W), "voxel") has one
+    value holds nothing to segment (a blank frame, a zero-filled or corrupt export), yet a network still draws on
+    it: the hippocampus UNet bundle marked 2615 voxels of an all-zero volume. It fails with the reason instead."""
+    first = values.reshape(-1, values.shape[-1])[0] if unit == "pixel" else values.flat[0]
+    if values.size and np.all(values == first):
+        value = tuple(int(v) for v in first) if unit == "pixel" else first
+        raise StudyError(f"every {unit} has the value {value}: no image to segment (a blank or corrupt export?).")
+
+
+def _output_kind(rel: str) -> str:
+    """How a report names an output without its path (which mirrors the input's)."""
+    return {".png": "PNG mask", ".dcm": "DICOM SEG", ".gz": "NIfTI mask"}.get(Path(rel).suffix, "output")
+
+
+def _without_paths(text: str, item: StudyItem, root: Path) -> str:
+    """``text`` with the study's paths and file names replaced by ``<folder>`` / ``<file>``. Reasons quote them
+    (Pillow: ``cannot identify image file '/data/Doe^Jane/1.jpg'``; the NIfTI and DICOM checks: ``Doe^Jane.nii:
+    4D NIfTI``, ``1.2.840...dcm: no ImagePositionPatient``), and paths hold patient names and UIDs, which
+    report.csv and report.json must not. Whole paths are replaced wherever they occur, file names of 3 or more
+    characters as whole words; a name of digits only ("1", as DICOM exports name files) is left, as it identifies
+    no one and would garble counts in the text."""
+    if not text:
+        return text
+    names: dict[str, str] = {}
+    for base in (Path(root), Path(root).resolve()):
+        names[str(base)] = "<folder>"
+    for f in map(Path, item.files):
+        relative = [f.relative_to(root)] if f.is_relative_to(root) else []
+        for form in (f, f.resolve(), *relative):
+            names[str(form)] = "<file>"
+            names.setdefault(str(form.parent), "<folder>")
+        if len(f.name) >= 3 and not f.name.isdigit():
+            names.setdefault(f.name, "<file>")
+    for rel in (Path(item.relpath), *Path(item.relpath).parents):
+        if len(rel.parts) > 1:  # a relative path "a/b" (single folder names are quoted by no message)
+            names.setdefault(str(rel), "<folder>")
+    # folders only as paths ("a/b"): a bare folder name is quoted by no message, and "s" would garble "dataset(s)"
+    names = {k: v for k, v in names.items() if v == "<file>" or "/" in k or os.sep in k}
+    for name in sorted(set(names) - {"", "."}, key=len, reverse=True):  # whole paths before the names in them
+        text = re.sub(rf"(?<![\w.^-]){re.escape(name)}(?![\w^-])", names[name], text)
+    return text
 
 
 def _root_cause(error: BaseException) -> str:
@@ -147,14 +193,14 @@ class _Runner:
         self.stage = "reading the study"
         for rel in outputs.values():  # a resumed batch may replace what an interrupted run of it left
             if (self.o.output / rel).exists() and not (self.o.overwrite or self.o.resume):
-                raise StudyError(f"output exists ({'/'.join(Path(rel).parts[-1:])}); pass --overwrite to replace it.")
+                raise StudyError(f"its {_output_kind(rel)} exists; pass --overwrite to replace it.")
         t0 = time.perf_counter()
         spacing, reference, datasets = None, None, None
         if item.kind == "image_2d":
             self._check_dims(item, 2)
             try:  # PIL decodes lazily: a truncated file fails in asarray, not in open
                 with Image.open(item.files[0]) as im:
-                    source = _save_rgb8_png(im, self.scratch / "in.png")
+                    source, values = _save_rgb8_png(im, self.scratch / "in.png")
             except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
                 raise StudyError(f"unreadable image file ({type(err).__name__}: {str(err) or 'no message'})") from err
         elif item.kind == "dicom_2d":
@@ -164,7 +210,7 @@ class _Runner:
             ds = pydicom.dcmread(item.files[0])
             pixels = ds.pixel_array if item.frame is None else ds.pixel_array[item.frame]
             try:
-                source = _save_rgb8_png(pixels, self.scratch / "in.png")
+                source, values = _save_rgb8_png(pixels, self.scratch / "in.png")
             except ValueError as err:
                 raise StudyError(f"DICOM pixel data is not a 2D image: {err}") from err
             if "PixelSpacing" in ds:
@@ -182,6 +228,11 @@ class _Runner:
             source = self.scratch / "series.nii.gz"
             sitk.WriteImage(reference, str(source))
         record.read_s = round(time.perf_counter() - t0, 3)
+        if reference is not None:
+            import SimpleITK as sitk
+
+            values = sitk.GetArrayViewFromImage(reference)
+        _refuse_constant(values, "voxel" if reference is not None else "pixel")
         self._check_modality(datasets)
         self.stage = "segmenting"
         t1 = time.perf_counter()
@@ -339,6 +390,8 @@ def _run_folder(options: BatchOptions) -> int:
                     logger.exception("study %s failed", item.key)
                     reason = f"unexpected error while {runner.stage} ({_root_cause(err)})"
                     record = StudyRecord(key=item.key, kind=item.kind, status="failed", reason=reason, notes=notes)
+            record.reason = _without_paths(record.reason, item, options.input)
+            record.notes = _without_paths(record.notes, item, options.input)
             manifest.append(record)
             records.append(record)
             logger.info("study %s: %s %s", record.key, record.status, record.reason)

@@ -140,18 +140,53 @@ def test_2d_batch_reads_every_image_mode_as_the_bundle_does(tmp_path) -> None:
     (tmp_path / "in3").mkdir()
     nib.save(nib.Nifti1Image(np.zeros((8, 8, 8), np.float32), np.eye(4)), tmp_path / "in3" / "v.nii.gz")
     (tmp_path / "in3" / "cut.png").write_bytes((inp / "rgba.png").read_bytes()[:5000])
-    Image.fromarray(np.full((1, 600, 3), 90, np.uint8)).save(tmp_path / "in3" / "line.png")
+    line = np.random.default_rng(0).integers(0, 256, (1, 600, 3), dtype=np.uint8)
+    Image.fromarray(line).save(tmp_path / "in3" / "line.png")
+    (tmp_path / "in3" / "Doe^Jane.jpg").write_text("not an image", encoding="utf-8")  # Pillow quotes its path
+    Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(tmp_path / "in3" / "black.png")
     out3 = tmp_path / "o3"
     options = BatchOptions(bundle=bundle, input=tmp_path / "in3", output=out3, device="cpu", progress=False)
     assert run_batch(options) == 1
     keys = {r["key"]: r["input_relpath"] for r in _rows(out3 / "keys.csv")}
     reasons = {keys[r["key"]]: r["reason"] for r in _rows(out3 / "report.csv") if r["status"] == "failed"}
-    assert set(reasons) == {"v.nii.gz", "cut.png", "line.png"}, reasons
+    assert set(reasons) == {"v.nii.gz", "cut.png", "line.png", "Doe^Jane.jpg", "black.png"}, reasons
     assert "segments 2D images; this study is 3D" in reasons["v.nii.gz"]
     assert reasons["cut.png"].startswith("unreadable image file (OSError")
     assert reasons["line.png"].startswith("unexpected error while segmenting (in Resized: "), reasons["line.png"]
     assert " object at 0x" not in reasons["line.png"]
+    pillow = "unreadable image file (UnidentifiedImageError: cannot identify image file '<file>')"
+    assert reasons["Doe^Jane.jpg"] == pillow
+    assert reasons["black.png"].startswith("every pixel has the value (0, 0, 0): no image to segment")
+    assert "Doe" not in (out3 / "report.csv").read_text(encoding="utf-8")
     assert not (out3 / "cut.png").exists()
+
+
+def test_volumes_with_nothing_to_segment_or_no_geometry_fail_and_reports_name_no_file(tiny_3d_bundle, tmp_path):
+    """A constant volume (a network would still draw on it), complex voxels and a voxel size of 0 (ITK reads it as
+    1 mm) fail with their reasons; the reasons quote file names, which hold patient names here and must not reach
+    report.csv / report.json (keys.csv, patient data, maps each key to its path)."""
+    inp, out = tmp_path / "in", tmp_path / "out"
+    (inp / "Smith^John").mkdir(parents=True)
+    vol = _vol(6).astype(np.float32)
+    nib.save(nib.Nifti1Image(vol, np.eye(4)), inp / "Smith^John" / "Doe^Jane_t1.nii.gz")
+    nib.save(nib.Nifti1Image(np.zeros_like(vol), np.eye(4)), inp / "Smith^John" / "Doe^Jane_blank.nii.gz")
+    nib.save(nib.Nifti1Image(vol.astype(np.complex64), np.eye(4)), inp / "Smith^John" / "Doe^Jane_raw.nii.gz")
+    no_size = nib.Nifti1Image(vol, None)
+    no_size.header["pixdim"][1] = 0
+    nib.save(no_size, inp / "Smith^John" / "Doe^Jane_nosize.nii.gz")
+    nib.save(nib.Nifti1Image(np.stack([vol, vol], -1), np.eye(4)), inp / "Smith^John" / "Doe^Jane_dwi.nii.gz")
+    assert run_batch(BatchOptions(bundle=tiny_3d_bundle, input=inp, output=out, device="cpu", progress=False)) == 1
+    keys = {r["key"]: Path(r["input_relpath"]).name for r in _rows(out / "keys.csv")}
+    reasons = {keys[r["key"]]: r["reason"] for r in _rows(out / "report.csv")}
+    assert reasons["Doe^Jane_t1.nii.gz"] == ""
+    assert reasons["Doe^Jane_blank.nii.gz"].startswith("every voxel has the value 0.0: no image to segment")
+    assert reasons["Doe^Jane_raw.nii.gz"] == "<file>: complex voxels (complex64); a magnitude image is expected."
+    assert reasons["Doe^Jane_nosize.nii.gz"].startswith("<file>: voxel size (0.0, 1.0, 1.0) in its header")
+    assert reasons["Doe^Jane_dwi.nii.gz"].startswith("<file>: 4D NIfTI of size")
+    assert not (out / "Smith^John" / "Doe^Jane_blank_mask.nii.gz").exists()
+    for name in ("report.csv", "report.json"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert "Doe" not in text and "Smith" not in text and str(tmp_path) not in text
 
 
 def test_existing_outputs_need_resume_or_overwrite(tiny_3d_bundle, tmp_path) -> None:
@@ -165,7 +200,7 @@ def test_existing_outputs_need_resume_or_overwrite(tiny_3d_bundle, tmp_path) -> 
         run_batch(BatchOptions(**opts))
     (out / "manifest.jsonl").unlink()  # even without a manifest, an existing mask is not replaced
     assert run_batch(BatchOptions(**opts)) == 1
-    assert "output exists" in (out / "report.csv").read_text(encoding="utf-8")
+    assert "its NIfTI mask exists; pass --overwrite" in (out / "report.csv").read_text(encoding="utf-8")
     assert (out / "v_mask.nii.gz").read_bytes() == first
     assert run_batch(BatchOptions(**opts, overwrite=True)) == 0
 
