@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     seg = sub.add_parser("segment", help="segment every study in a folder tree with a bundle")
     seg.add_argument("--bundle", required=True, help="bundle folder (configs/, models/model.pt)")
     seg.add_argument("--input", required=True, help="folder tree of DICOM, NIfTI and 2D images, or a DICOMweb URL")
-    seg.add_argument("--output", required=True, help="output root (mirrors the input tree)")
+    seg.add_argument("--output", required=True, help="output root (mirrors the input tree; not inside it)")
     seg.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when available)")
     seg.add_argument("--resume", action="store_true", help="skip studies the manifest lists as fully written")
     seg.add_argument("--overwrite", action="store_true", help="replace existing outputs")

@@ -178,6 +178,7 @@ class _Runner:
         self.localisation = self.segmenter.metadata.get("monai_lightseg_localisation")
         self.modality = self.segmenter.metadata["network_data_format"]["inputs"]["image"].get("modality")
         self.stage = "starting"  # what process() was doing, for the reason of an unexpected error
+        self.inputs: set[Path] = set()  # every file a study of this batch is read from, resolved
 
     def close(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -192,6 +193,8 @@ class _Runner:
         record = StudyRecord(key=item.key, kind=item.kind, status="done")
         self.stage = "reading the study"
         for rel in outputs.values():  # a resumed batch may replace what an interrupted run of it left
+            if (self.o.output / rel).resolve() in self.inputs:
+                raise StudyError(f"its {_output_kind(rel)} would replace an input file; not segmented.")
             if (self.o.output / rel).exists() and not (self.o.overwrite or self.o.resume):
                 raise StudyError(f"its {_output_kind(rel)} exists; pass --overwrite to replace it.")
         t0 = time.perf_counter()
@@ -350,6 +353,23 @@ def run_batch(options: BatchOptions) -> int:
     return _run_folder(options)
 
 
+def _refuse_output_inside_input(input_root: Path, output: Path) -> None:
+    """Outputs mirror the input tree: with the output folder the input folder, ``x.png``'s mask is written as
+    ``x.png`` (``--overwrite`` replaced the image with its mask), and inside it, the next run reads the masks and
+    reports as studies.
+
+    Raises:
+        ValueError: ``output`` is ``input_root`` or inside it.
+    """
+    inside, out = input_root.resolve(), output.resolve()
+    if out == inside or inside in out.parents:
+        where = "is the input folder" if out == inside else f"is inside the input folder {input_root}"
+        raise ValueError(
+            f"the output folder {output} {where}: masks mirror the input tree and would replace or mix with the "
+            "studies; choose an output folder outside it."
+        )
+
+
 def _suffix(options: BatchOptions) -> str:
     return part_suffix(options.num_parts, options.part_id)
 
@@ -365,6 +385,7 @@ def _run_folder(options: BatchOptions) -> int:
         )
     if options.overwrite and not options.resume and manifest.path.exists():
         manifest.path.unlink()
+    _refuse_output_inside_input(Path(options.input), out)
     items = select_part(discover(options.input, options.rules), options.num_parts, options.part_id)
     done = manifest.done(out) if options.resume else {}
     for stale in out.rglob(".tmp-*") if out.is_dir() else []:  # left by a kill mid-write
@@ -374,6 +395,8 @@ def _run_folder(options: BatchOptions) -> int:
     out.mkdir(parents=True, exist_ok=True)
     _write_keys(out / f"keys{suffix}.csv", items)
     runner = _Runner(options) if any(i.kind not in ("failed", "skipped") for i in todo) else None
+    if runner is not None:  # no output may land on a file some study is read from (an input inside the output)
+        runner.inputs = {Path(f).resolve() for i in items for f in i.files}
     try:
         from tqdm import tqdm
 

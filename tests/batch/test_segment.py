@@ -189,6 +189,33 @@ def test_volumes_with_nothing_to_segment_or_no_geometry_fail_and_reports_name_no
         assert "Doe" not in text and "Smith" not in text and str(tmp_path) not in text
 
 
+def test_no_output_lands_on_an_input(tiny_3d_bundle, tmp_path) -> None:
+    """Outputs mirror the input tree: an output folder that is the input folder or inside it is refused up front
+    (``--overwrite`` replaced ``x.png`` with its own mask), and where the input lies inside the output (as the
+    PACS cache does), a mask whose path is some study's input file is not written, even with ``--overwrite``."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    nib.save(nib.Nifti1Image(_vol(5).astype(np.float32), np.eye(4)), inp / "v.nii.gz")
+    before = (inp / "v.nii.gz").read_bytes()
+    for out in (inp, inp / "out"):
+        options = BatchOptions(bundle=tiny_3d_bundle, input=inp, output=out, device="cpu", progress=False)
+        with pytest.raises(ValueError, match="output folder .* the input folder"):
+            run_batch(BatchOptions(**{**options.__dict__, "overwrite": True}))
+    assert sorted(p.name for p in inp.iterdir()) == ["v.nii.gz"] and (inp / "v.nii.gz").read_bytes() == before
+    # input root out/in: study in/v.nii.gz would write its mask to out/in/v_mask.nii.gz, itself a study's file
+    out = tmp_path / "out"
+    (out / "in" / "in").mkdir(parents=True)
+    nib.save(nib.Nifti1Image(_vol(5, 1).astype(np.float32), np.eye(4)), out / "in" / "in" / "v.nii.gz")
+    nib.save(nib.Nifti1Image(_vol(5, 2).astype(np.float32), np.eye(4)), out / "in" / "v_mask.nii.gz")
+    victim = (out / "in" / "v_mask.nii.gz").read_bytes()
+    options = BatchOptions(bundle=tiny_3d_bundle, input=out / "in", output=out, device="cpu", progress=False)
+    assert run_batch(BatchOptions(**{**options.__dict__, "overwrite": True})) == 1
+    keys = {r["key"]: r["input_relpath"] for r in _rows(out / "keys.csv")}
+    reasons = {keys[r["key"]]: r["reason"] for r in _rows(out / "report.csv")}
+    assert reasons == {"in/v.nii.gz": "its NIfTI mask would replace an input file; not segmented.", "v_mask.nii.gz": ""}
+    assert (out / "in" / "v_mask.nii.gz").read_bytes() == victim and (out / "v_mask_mask.nii.gz").is_file()
+
+
 def test_existing_outputs_need_resume_or_overwrite(tiny_3d_bundle, tmp_path) -> None:
     inp, out = tmp_path / "in", tmp_path / "out"
     inp.mkdir()
