@@ -47,6 +47,7 @@ def build_datalist(
     suffixes: Iterable[str] = IMAGE_SUFFIXES,
     allow_unpaired: bool = False,
     extra_dirs: dict[str, str | Path] | None = None,
+    output_dir: str | Path | None = None,
 ) -> list[dict[str, str]]:
     """A MONAI datalist ``[{"image": ..., "label": ...}, ...]`` from image and mask folders.
 
@@ -55,13 +56,21 @@ def build_datalist(
     the items have only ``"image"`` (inference). ``extra_dirs`` adds more fields paired the same way, e.g.
     ``{"fov": "data/fov"}`` for field-of-view masks; every image must have one. Paths are relative to
     ``relative_to`` when given (as a bundle's ``dataset_dir``), else absolute. Sorted by image stem, so the
-    list is deterministic.
+    list is deterministic. ``output_dir``: where an inference run will write (a bundle's ``@output_dir``), which
+    must not be ``images_dir``: the 2D bundles write ``<stem>.png``, which replaced a PNG input with its own mask,
+    and a rerun would read every mask as an image.
 
     Raises:
         FileNotFoundError: a folder does not exist, or holds no image.
+        ValueError: ``output_dir`` is ``images_dir``.
         ValueError: an image has no mask or a mask no image (unless ``allow_unpaired``), or two files
             in one folder share a stem.
     """
+    if output_dir is not None and Path(output_dir).resolve() == Path(images_dir).resolve():
+        raise ValueError(
+            f"the output folder {output_dir} is the input folder: the masks would replace or mix with the images "
+            "(a PNG input would be overwritten by its own mask); choose another output_dir."
+        )
     suffixes = tuple(s.lower() for s in suffixes)
     images = _images(Path(images_dir), suffixes)
     if not images:

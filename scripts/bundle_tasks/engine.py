@@ -44,6 +44,12 @@ PHOTO_READER_CHANGES = (
     "all the training and validation data, read exactly as before; weights unchanged"
 )
 
+#: the changelog line of every bundle's first release that refuses to write its masks among its inputs
+OUTPUT_DIR_CHANGES = (
+    "inference refuses an output_dir that is the dataset_dir (a 2D bundle's <stem>.png mask replaced a PNG input, "
+    "and a rerun read the masks as images)"
+)
+
 #: the changelog line of every bundle's first release with flip test-time augmentation
 FLIP_TTA_CHANGES = (
     "inference can average the logits over the image and its flips along the axes training flipped "
@@ -246,7 +252,7 @@ class Task:
         """Config expression of the committed split ``split`` (``training`` or ``validation``)."""
         return f"$monai_lightseg.data.bundle_datalist(@dataset_dir, @datalist_file, '{split}')"
 
-    inference_datalist = "$monai_lightseg.data.build_datalist(@dataset_dir)"
+    inference_datalist = "$monai_lightseg.data.build_datalist(@dataset_dir, output_dir=@output_dir)"
     #: extra top-level keys of inference.json (user-facing options) and of train.json
     inference_options: dict = {}
     train_options: dict = {}

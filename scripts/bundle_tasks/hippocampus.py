@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .engine import EXPORT_CHANGES, FLIP_TTA_CHANGES, RUNTIME_CHANGES, ZOO_CHANGES, Task, metadata_record
+from .engine import (
+    EXPORT_CHANGES,
+    FLIP_TTA_CHANGES,
+    OUTPUT_DIR_CHANGES,
+    RUNTIME_CHANGES,
+    ZOO_CHANGES,
+    Task,
+    metadata_record,
+)
 from .polyp import BASELINE, SEED_A, SEED_B, SEED_C
 from .readme import compose, cpu_time, flip_tta_command
 from .report import fmt
@@ -78,7 +86,9 @@ class HippocampusTask(Task):
     include_background = False
     memory_format = "$torch.channels_last_3d"
     report_options = {"include_background": False, "class_names": ["anterior", "posterior"]}
-    inference_datalist = f"$monai_lightseg.data.build_datalist(@dataset_dir, suffixes={VOLUME_SUFFIXES})"
+    inference_datalist = (
+        f"$monai_lightseg.data.build_datalist(@dataset_dir, suffixes={VOLUME_SUFFIXES}, output_dir=@output_dir)"
+    )
     samples = "hippocampus"
     license = LICENSE
     #: training volumes of the committed split
@@ -215,8 +225,9 @@ class HippocampusTask(Task):
         if spec.get("whole_head_refused"):  # measured implausible on whole heads: refused with the reason
             extra["monai_lightseg_whole_head_refused"] = spec["whole_head_refused"]
         return metadata_record(
-            "0.2.3",
+            "0.2.4",
             {
+                "0.2.4": OUTPUT_DIR_CHANGES + "; weights unchanged",
                 "0.2.3": FLIP_TTA_CHANGES,
                 "0.2.2": (
                     "whole-head T1 studies: the three seed-network bundles refuse them with the measured reason "

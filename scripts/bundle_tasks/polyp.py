@@ -8,6 +8,7 @@ from pathlib import Path
 from .engine import (
     EXPORT_CHANGES,
     FLIP_TTA_CHANGES,
+    OUTPUT_DIR_CHANGES,
     PHOTO_READER_CHANGES,
     REPO,
     RUNTIME_CHANGES,
@@ -91,7 +92,7 @@ class PolypTask(Task):
             "release": (
                 "0.3.2",
                 {
-                    "0.3.2": PHOTO_READER_CHANGES,
+                    "0.3.2": PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES,
                     "0.3.1": SCALE_TTA_CHANGES,
                     "0.3.0": (
                         AFFINE_WEIGHTS + "; validation Dice 0.811 Kvasir-SEG / 0.712 CVC-ClinicDB against 0.791 / "
@@ -109,7 +110,7 @@ class PolypTask(Task):
             "release": (
                 "0.3.2",
                 {
-                    "0.3.2": PHOTO_READER_CHANGES,
+                    "0.3.2": PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES,
                     "0.3.1": SCALE_TTA_CHANGES,
                     "0.3.0": (
                         AFFINE_WEIGHTS + "; validation Dice 0.820 Kvasir-SEG / 0.739 CVC-ClinicDB against 0.795 / "
@@ -131,7 +132,7 @@ class PolypTask(Task):
             "release": (
                 "0.4.2",
                 {
-                    "0.4.2": PHOTO_READER_CHANGES,
+                    "0.4.2": PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES,
                     "0.4.1": SCALE_TTA_CHANGES,
                     "0.4.0": (
                         AFFINE_WEIGHTS + "; validation Dice 0.853 Kvasir-SEG / 0.740 CVC-ClinicDB against 0.847 / "
@@ -156,7 +157,7 @@ class PolypTask(Task):
             "release": (
                 "0.3.2",
                 {
-                    "0.3.2": PHOTO_READER_CHANGES,
+                    "0.3.2": PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES,
                     "0.3.1": SCALE_TTA_CHANGES,
                     "0.3.0": (
                         AFFINE_WEIGHTS + "; validation Dice 0.844 Kvasir-SEG / 0.765 CVC-ClinicDB against 0.841 / "

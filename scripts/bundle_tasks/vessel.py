@@ -8,6 +8,7 @@ from pathlib import Path
 from .engine import (
     EXPORT_CHANGES,
     FLIP_TTA_CHANGES,
+    OUTPUT_DIR_CHANGES,
     PHOTO_READER_CHANGES,
     REPO,
     RUNTIME_CHANGES,
@@ -181,7 +182,7 @@ class VesselTask(Task):
         return metadata_record(
             "0.3.5",
             {
-                "0.3.5": PHOTO_READER_CHANGES,
+                "0.3.5": PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES,
                 "0.3.4": FLIP_TTA_CHANGES,
                 "0.3.3": EXPORT_CHANGES + "; weights unchanged",
                 "0.3.2": ZOO_CHANGES + "; weights unchanged",

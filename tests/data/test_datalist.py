@@ -37,6 +37,33 @@ def test_pairs_by_stem_across_formats(tmp_path) -> None:
     assert build_datalist(tmp_path / "images", relative_to=tmp_path)[0] == {"image": "images/a.jpg"}
 
 
+def test_an_output_folder_that_is_the_input_folder_is_refused(tmp_path) -> None:
+    """A 2D bundle writes <stem>.png into output_dir: with output_dir the dataset_dir, a PNG input was replaced by
+    its own mask (checked by hand with the UNet polyp bundle before the rule). Every shipped inference.json passes
+    its @output_dir, so the run stops before anything is written."""
+    _touch(tmp_path / "images", "a.png", "b.jpg")
+    assert len(build_datalist(tmp_path / "images", output_dir=tmp_path / "images" / "masks")) == 2
+    with pytest.raises(ValueError, match="output folder .* is the input folder"):
+        build_datalist(tmp_path / "images", output_dir=tmp_path / "images" / ".." / "images")
+    from monai.bundle import ConfigParser
+
+    from tests.bundles.conftest import BUNDLES_DIR
+
+    for bundle in sorted(BUNDLES_DIR.glob("*/configs/inference.json")):
+        parser = ConfigParser()
+        parser.read_config(str(bundle))
+        parser.update({"bundle_root": str(bundle.parents[1]), "dataset_dir": str(tmp_path / "images")})
+        parser.update({"output_dir": str(tmp_path / "images")})
+        with pytest.raises(Exception) as raised:  # MONAI wraps the expression's error: the reason is its cause
+            parser.get_parsed_content("datalist")
+        error, messages = raised.value, []
+        while error is not None:
+            messages.append(str(error))
+            error = error.__cause__
+        assert any("is the input folder" in m for m in messages), (bundle, messages)
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == ["a.png", "b.jpg"]
+
+
 def test_volumes_pair_by_stem_without_compound_suffix(tmp_path) -> None:
     _touch(tmp_path / "images", "hippocampus_001.nii.gz", "b.NII", "c.mha", "d.nii.gz.bak")
     _touch(tmp_path / "masks", "hippocampus_001.nii", "b.nii.gz", "c.nrrd")
