@@ -20,7 +20,6 @@ import csv
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -93,65 +92,65 @@ def _save_rgb8_png(image: Image.Image | np.ndarray, path: Path) -> tuple[Path, n
     return path, np.asarray(rgb)
 
 
-def _refuse_constant(values: np.ndarray, unit: str) -> None:
-    """A study whose every pixel (``values`` (H, W, 3), ``unit`` "pixel") or voxel ((D, H, W), "voxel") has one
-    value holds nothing to segment (a blank frame, a zero-filled or corrupt export), yet a network still draws on
-    it: the hippocampus UNet bundle marked 2615 voxels of an all-zero volume. It fails with the reason instead."""
+def _constant_value(values: np.ndarray, unit: str):
+    """The one value every pixel (``values`` (H, W, 3), ``unit`` "pixel") or voxel ((D, H, W), "voxel") of a
+    study has, or None. Such a study holds nothing to segment, yet a network still draws on it: the hippocampus
+    UNet bundle marked 2615 voxels of an all-zero volume. Checked on what the network would see (a 2D study after
+    :func:`to_rgb8`)."""
+    if not values.size:
+        return None
     first = values.reshape(-1, values.shape[-1])[0] if unit == "pixel" else values.flat[0]
-    if values.size and np.all(values == first):
-        value = tuple(int(v) for v in first) if unit == "pixel" else first
-        raise StudyError(f"every {unit} has the value {value}: no image to segment (a blank or corrupt export?).")
+    if not np.all(values == first):
+        return None
+    return tuple(int(v) for v in first) if unit == "pixel" else first
+
+
+def _without_paths(text: str, item: StudyItem, roots: tuple[Path, ...], outputs: tuple[str, ...]) -> str:
+    """``text`` with paths and file names replaced by ``<path>`` / ``<file>``. Reasons quote them (Pillow:
+    ``cannot identify image file '/data/Doe^Jane/1.jpg'``; the NIfTI and DICOM checks: ``Doe^Jane.nii: 4D NIfTI``;
+    a failed write: ``Permission denied: '/out/Doe^Jane/x.png'``), and paths hold patient names and UIDs, which
+    report.csv and report.json must not.
+
+    The study's own paths (input files, ``outputs`` under the last of ``roots``, their folders) and any other path
+    under one of ``roots`` (the input and output folders, as given and resolved; unquoted, to the next blank)
+    become ``<path>``; the study's input file names and the names of its ``outputs`` (relative paths) become
+    ``<file>`` as whole words. Left as they are: names of under 3 characters
+    and names of digits only ("1", as DICOM exports name files), which identify no one and would garble the text.
+    One pass, so a replacement is never replaced again."""
+    if not text:
+        return text
+    exact = set()  # the study's own paths, spaces and all: input files, outputs, and their folders
+    for path in [*map(Path, item.files), *(Path(roots[-1]) / o for o in outputs)]:
+        for form in (path, path.resolve()):
+            exact |= {str(form), str(form.parent)}
+    bases = {str(b) for r in roots for b in (Path(r), Path(r).resolve())}
+    names = {Path(f).name for f in item.files} | {Path(o).name for o in outputs}
+    names = {n for n in names if len(n) >= 3 and not n.isdigit()}
+
+    def alternatives(strings: set[str]) -> str:
+        return "|".join(map(re.escape, sorted(strings - {"", ".", "/"}, key=len, reverse=True)))
+
+    base, end = alternatives(bases), r"(?![\w^-]|\.\w)"  # a path ends before a blank, a quote or a full stop
+    patterns = [
+        rf"(?P<quote>['\"])(?:{base})(?:[/\\][^'\"]*)?(?P=quote)",  # a quoted path under a root
+        rf"(?<![\w.^<-])(?:{alternatives(exact)}){end}",  # one of the study's own paths
+        rf"(?<![\w.^<-])(?:{base})(?:[/\\][^\s'\",;)]*[^\s'\",;).])?{end}",  # any other path under a root
+    ]
+    if names:
+        patterns.append(rf"(?P<name>(?<![\w.^<-])(?:{alternatives(names)})(?![\w^>-]))")
+
+    def replace(match: re.Match) -> str:
+        if match.groupdict().get("name"):
+            return "<file>"
+        quote = match.groupdict().get("quote") or ""
+        return f"{quote}<path>{quote}"
+
+    return re.sub("|".join(f"(?:{p})" for p in patterns), replace, text)
 
 
 def _output_kind(rel: str) -> str:
     """How a report names an output without its path (which mirrors the input's)."""
     return {".png": "PNG mask", ".dcm": "DICOM SEG", ".gz": "NIfTI mask"}.get(Path(rel).suffix, "output")
-
-
-def _without_paths(text: str, item: StudyItem, root: Path) -> str:
-    """``text`` with the study's paths and file names replaced by ``<folder>`` / ``<file>``. Reasons quote them
-    (Pillow: ``cannot identify image file '/data/Doe^Jane/1.jpg'``; the NIfTI and DICOM checks: ``Doe^Jane.nii:
-    4D NIfTI``, ``1.2.840...dcm: no ImagePositionPatient``), and paths hold patient names and UIDs, which
-    report.csv and report.json must not. Whole paths are replaced wherever they occur, file names of 3 or more
-    characters as whole words; a name of digits only ("1", as DICOM exports name files) is left, as it identifies
-    no one and would garble counts in the text."""
-    if not text:
-        return text
-    names: dict[str, str] = {}
-    for base in (Path(root), Path(root).resolve()):
-        names[str(base)] = "<folder>"
-    for f in map(Path, item.files):
-        relative = [f.relative_to(root)] if f.is_relative_to(root) else []
-        for form in (f, f.resolve(), *relative):
-            names[str(form)] = "<file>"
-            names.setdefault(str(form.parent), "<folder>")
-        if len(f.name) >= 3 and not f.name.isdigit():
-            names.setdefault(f.name, "<file>")
-    for rel in (Path(item.relpath), *Path(item.relpath).parents):
-        if len(rel.parts) > 1:  # a relative path "a/b" (single folder names are quoted by no message)
-            names.setdefault(str(rel), "<folder>")
-    # folders only as paths ("a/b"): a bare folder name is quoted by no message, and "s" would garble "dataset(s)"
-    names = {k: v for k, v in names.items() if v == "<file>" or "/" in k or os.sep in k}
-    for name in sorted(set(names) - {"", "."}, key=len, reverse=True):  # whole paths before the names in them
-        text = re.sub(rf"(?<![\w.^-]){re.escape(name)}(?![\w^-])", names[name], text)
-    return text
-
-
-def _root_cause(error: BaseException) -> str:
-    """``Type: message`` of the error that started a chain, after the transforms it passed through: MONAI wraps a
-    transform's error as ``RuntimeError("applying transform <...Resized object at 0x...>")``, which names neither
-    the problem nor, readably, the step. -> ``"in Resized: OverflowError: ..."``."""
-    steps, seen = [], {id(error)}
-    while True:
-        wrapped = re.match(r"applying transform <([\w.]+) object at 0x[0-9a-f]+>", str(error))
-        if wrapped:
-            steps.append(wrapped.group(1).rsplit(".", 1)[-1])
-        if error.__cause__ is None or id(error.__cause__) in seen:
-            break
-        error = error.__cause__
-        seen.add(id(error))
-    where = f"in {' > '.join(dict.fromkeys(steps))}: " if steps else ""
-    return f"{where}{type(error).__name__}: {str(error) or 'no message'}"
 
 
 def _lesion_stats(mask: np.ndarray, spacing: tuple[float, ...] | None) -> dict:
@@ -162,6 +161,23 @@ def _lesion_stats(mask: np.ndarray, spacing: tuple[float, ...] | None) -> dict:
         out["mask_mm"] = round(voxels * float(np.prod(spacing)), 3)
         out["mask_unit"] = "mm2" if len(spacing) == 2 else "mm3"
     return out
+
+
+def _root_cause(error: BaseException) -> str:
+    """``Type: message`` of an error, seen through MONAI's wrappers: a transform's error is re-raised as
+    ``RuntimeError("applying transform <...Resized object at 0x...>")``, which names neither the problem nor,
+    readably, the step -> ``"in Resized: OverflowError: ..."``. Other errors are reported as they are, with
+    their own message (which is usually the informative one, even when raised from a lower-level error)."""
+    steps, seen = [], {id(error)}
+    while True:
+        wrapped = re.match(r"applying transform <([\w.]+) object at 0x[0-9a-f]+>", str(error))
+        if not wrapped or error.__cause__ is None or id(error.__cause__) in seen:
+            break
+        steps.append(wrapped.group(1).rsplit(".", 1)[-1])
+        error = error.__cause__
+        seen.add(id(error))
+    where = f"in {' > '.join(dict.fromkeys(steps))}: " if steps else ""
+    return f"{where}{type(error).__name__}: {str(error) or 'no message'}"
 
 
 class _Runner:
@@ -231,17 +247,25 @@ class _Runner:
             source = self.scratch / "series.nii.gz"
             sitk.WriteImage(reference, str(source))
         record.read_s = round(time.perf_counter() - t0, 3)
+        self._check_modality(datasets)
         if reference is not None:
             import SimpleITK as sitk
 
-            values = sitk.GetArrayViewFromImage(reference)
-        _refuse_constant(values, "voxel" if reference is not None else "pixel")
-        self._check_modality(datasets)
+            constant = _constant_value(sitk.GetArrayViewFromImage(reference), "voxel")
+            if constant is not None:  # a blank or zero-filled volume: almost always a broken export, so a failure
+                raise StudyError(
+                    f"every voxel has the value {constant}: no image to segment (a blank or corrupt export?)."
+                )
+        else:
+            constant = _constant_value(values, "pixel")
         self.stage = "segmenting"
         t1 = time.perf_counter()
         if self.localisation and reference is not None:
             mask, localisation_notes = self._segment_located(reference)
             notes += localisation_notes
+        elif reference is None and constant is not None:  # a black frame (video lead-in, transition): nothing there
+            mask = np.zeros(values.shape[:2], dtype=np.uint8)
+            notes.append(f"every pixel has the value {constant}: empty mask written without running the network")
         else:
             mask = self.segmenter(source)
         record.infer_s = round(time.perf_counter() - t1, 3)
@@ -376,6 +400,7 @@ def _suffix(options: BatchOptions) -> str:
 
 def _run_folder(options: BatchOptions) -> int:
     out = options.output
+    _refuse_output_inside_input(Path(options.input), out)  # before anything in the output is touched
     suffix = _suffix(options)
     manifest = Manifest(out / f"manifest{suffix}.jsonl")
     if manifest.path.exists() and not (options.resume or options.overwrite):
@@ -385,8 +410,8 @@ def _run_folder(options: BatchOptions) -> int:
         )
     if options.overwrite and not options.resume and manifest.path.exists():
         manifest.path.unlink()
-    _refuse_output_inside_input(Path(options.input), out)
-    items = select_part(discover(options.input, options.rules), options.num_parts, options.part_id)
+    found = discover(options.input, options.rules)
+    items = select_part(found, options.num_parts, options.part_id)
     done = manifest.done(out) if options.resume else {}
     for stale in out.rglob(".tmp-*") if out.is_dir() else []:  # left by a kill mid-write
         stale.unlink()
@@ -396,7 +421,7 @@ def _run_folder(options: BatchOptions) -> int:
     _write_keys(out / f"keys{suffix}.csv", items)
     runner = _Runner(options) if any(i.kind not in ("failed", "skipped") for i in todo) else None
     if runner is not None:  # no output may land on a file some study is read from (an input inside the output)
-        runner.inputs = {Path(f).resolve() for i in items for f in i.files}
+        runner.inputs = {Path(f).resolve() for i in found for f in i.files}  # every part's, not only this one's
     try:
         from tqdm import tqdm
 
@@ -413,8 +438,9 @@ def _run_folder(options: BatchOptions) -> int:
                     logger.exception("study %s failed", item.key)
                     reason = f"unexpected error while {runner.stage} ({_root_cause(err)})"
                     record = StudyRecord(key=item.key, kind=item.kind, status="failed", reason=reason, notes=notes)
-            record.reason = _without_paths(record.reason, item, options.input)
-            record.notes = _without_paths(record.notes, item, options.input)
+            roots, written = (Path(options.input), out), tuple(_outputs(item).values())
+            record.reason = _without_paths(record.reason, item, roots, written)
+            record.notes = _without_paths(record.notes, item, roots, written)
             manifest.append(record)
             records.append(record)
             logger.info("study %s: %s %s", record.key, record.status, record.reason)

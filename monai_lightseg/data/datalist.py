@@ -6,7 +6,14 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["IMAGE_SUFFIXES", "VOLUME_SUFFIXES", "build_datalist", "bundle_datalist", "load_datalist"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "VOLUME_SUFFIXES",
+    "build_datalist",
+    "bundle_datalist",
+    "load_datalist",
+    "refuse_output_in_input",
+]
 
 #: 2D formats accepted in image/mask folders (case-insensitive).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp")
@@ -40,6 +47,20 @@ def _head(names: list[str], n: int = 5) -> str:
     return f"{names[:n]}{' ...' if len(names) > n else ''}"
 
 
+def refuse_output_in_input(input_dir: str | Path, output_dir: str | Path) -> None:
+    """Refuse to write a run's masks into the folder it reads (a bundle's ``dataset_dir`` and ``output_dir``): a 2D
+    bundle's ``<stem>.png`` replaced a PNG input with its own mask, and a rerun reads every mask as an input.
+
+    Raises:
+        ValueError: ``output_dir`` is ``input_dir``.
+    """
+    if Path(output_dir).resolve() == Path(input_dir).resolve():
+        raise ValueError(
+            f"the output folder {output_dir} is the input folder: the masks would replace or mix with the inputs "
+            "(a PNG input would be overwritten by its own mask); choose another output_dir."
+        )
+
+
 def build_datalist(
     images_dir: str | Path,
     masks_dir: str | Path | None = None,
@@ -66,11 +87,8 @@ def build_datalist(
         ValueError: an image has no mask or a mask no image (unless ``allow_unpaired``), or two files
             in one folder share a stem.
     """
-    if output_dir is not None and Path(output_dir).resolve() == Path(images_dir).resolve():
-        raise ValueError(
-            f"the output folder {output_dir} is the input folder: the masks would replace or mix with the images "
-            "(a PNG input would be overwritten by its own mask); choose another output_dir."
-        )
+    if output_dir is not None:
+        refuse_output_in_input(images_dir, output_dir)
     suffixes = tuple(s.lower() for s in suffixes)
     images = _images(Path(images_dir), suffixes)
     if not images:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from monai_lightseg.data.datalist import VOLUME_SUFFIXES
+from monai_lightseg.data.datalist import VOLUME_SUFFIXES, refuse_output_in_input
 from monai_lightseg.io.errors import StudyError
 from monai_lightseg.io.volumes import read_nifti
 from monai_lightseg.io.writers import write_nifti_mask
@@ -21,11 +21,13 @@ def segment_folder(bundle_root: str | Path, dataset_dir: str | Path, output_dir:
     """Segment every volume in ``dataset_dir`` (whole heads localised, crops as they are) with the bundle at
     ``bundle_root``; write ``<stem>_seg.nii.gz`` to ``output_dir``. A file that cannot be read or localised is
     logged with its reason and the others go on; raises ``RuntimeError`` at the end when any failed (so the
-    run exits non-zero). Returns the number of masks written."""
+    run exits non-zero), and ``ValueError`` before anything is read when ``output_dir`` is ``dataset_dir``.
+    Returns the number of masks written."""
     import SimpleITK as sitk
 
     from monai_lightseg.inference import BundleSegmenter
 
+    refuse_output_in_input(dataset_dir, output_dir)  # <stem>_seg.nii.gz among the inputs: a rerun reads them
     segmenter = BundleSegmenter(bundle_root)
     files = sorted(p for p in Path(dataset_dir).iterdir() if p.name.lower().endswith(VOLUME_SUFFIXES))
     out, failed, written = Path(output_dir), [], 0

@@ -39,15 +39,16 @@ ZOO_CHANGES = (
 
 #: the changelog line of every 2D bundle's first release with :func:`monai_lightseg.io.photographs.to_rgb8`
 PHOTO_READER_CHANGES = (
-    "images are read by monai_lightseg.io.photographs.to_rgb8, the rule the batch uses: 16-bit and float images "
-    "are scaled to 8 bit by their maximum (they were clipped at 255, so a 16-bit frame turned white); 8-bit images, "
-    "all the training and validation data, read exactly as before; weights unchanged"
+    "images are read by monai_lightseg.io.photographs.to_rgb8, the rule the batch uses: 16-bit and float images are "
+    "scaled to 8 bit (by their maximum when it is above 255, float images in [0, 1] times 255; they were clipped at "
+    "255, so a 16-bit frame turned white); 8-bit images, all the training and validation data, read exactly as "
+    "before; weights unchanged"
 )
 
 #: the changelog line of every bundle's first release that refuses to write its masks among its inputs
 OUTPUT_DIR_CHANGES = (
-    "inference refuses an output_dir that is the dataset_dir (a 2D bundle's <stem>.png mask replaced a PNG input, "
-    "and a rerun read the masks as images)"
+    "inference refuses an output_dir that is the dataset_dir (the masks would replace or mix with the inputs, and a "
+    "rerun would read them as inputs)"
 )
 
 #: the changelog line of every bundle's first release with flip test-time augmentation

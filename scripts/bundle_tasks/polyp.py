@@ -92,7 +92,9 @@ class PolypTask(Task):
             "release": (
                 "0.3.2",
                 {
-                    "0.3.2": PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES,
+                    "0.3.2": (
+                        PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES + ": its <stem>.png mask replaced a PNG input"
+                    ),
                     "0.3.1": SCALE_TTA_CHANGES,
                     "0.3.0": (
                         AFFINE_WEIGHTS + "; validation Dice 0.811 Kvasir-SEG / 0.712 CVC-ClinicDB against 0.791 / "
@@ -110,7 +112,9 @@ class PolypTask(Task):
             "release": (
                 "0.3.2",
                 {
-                    "0.3.2": PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES,
+                    "0.3.2": (
+                        PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES + ": its <stem>.png mask replaced a PNG input"
+                    ),
                     "0.3.1": SCALE_TTA_CHANGES,
                     "0.3.0": (
                         AFFINE_WEIGHTS + "; validation Dice 0.820 Kvasir-SEG / 0.739 CVC-ClinicDB against 0.795 / "
@@ -132,7 +136,9 @@ class PolypTask(Task):
             "release": (
                 "0.4.2",
                 {
-                    "0.4.2": PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES,
+                    "0.4.2": (
+                        PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES + ": its <stem>.png mask replaced a PNG input"
+                    ),
                     "0.4.1": SCALE_TTA_CHANGES,
                     "0.4.0": (
                         AFFINE_WEIGHTS + "; validation Dice 0.853 Kvasir-SEG / 0.740 CVC-ClinicDB against 0.847 / "
@@ -157,7 +163,9 @@ class PolypTask(Task):
             "release": (
                 "0.3.2",
                 {
-                    "0.3.2": PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES,
+                    "0.3.2": (
+                        PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES + ": its <stem>.png mask replaced a PNG input"
+                    ),
                     "0.3.1": SCALE_TTA_CHANGES,
                     "0.3.0": (
                         AFFINE_WEIGHTS + "; validation Dice 0.844 Kvasir-SEG / 0.765 CVC-ClinicDB against 0.841 / "

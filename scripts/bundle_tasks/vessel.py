@@ -182,7 +182,9 @@ class VesselTask(Task):
         return metadata_record(
             "0.3.5",
             {
-                "0.3.5": PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES,
+                "0.3.5": (
+                    PHOTO_READER_CHANGES + "; " + OUTPUT_DIR_CHANGES + ": its <stem>.png mask replaced a PNG input"
+                ),
                 "0.3.4": FLIP_TTA_CHANGES,
                 "0.3.3": EXPORT_CHANGES + "; weights unchanged",
                 "0.3.2": ZOO_CHANGES + "; weights unchanged",

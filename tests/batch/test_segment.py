@@ -149,15 +149,18 @@ def test_2d_batch_reads_every_image_mode_as_the_bundle_does(tmp_path) -> None:
     assert run_batch(options) == 1
     keys = {r["key"]: r["input_relpath"] for r in _rows(out3 / "keys.csv")}
     reasons = {keys[r["key"]]: r["reason"] for r in _rows(out3 / "report.csv") if r["status"] == "failed"}
-    assert set(reasons) == {"v.nii.gz", "cut.png", "line.png", "Doe^Jane.jpg", "black.png"}, reasons
+    assert set(reasons) == {"v.nii.gz", "cut.png", "line.png", "Doe^Jane.jpg"}, reasons
     assert "segments 2D images; this study is 3D" in reasons["v.nii.gz"]
     assert reasons["cut.png"].startswith("unreadable image file (OSError")
     assert reasons["line.png"].startswith("unexpected error while segmenting (in Resized: "), reasons["line.png"]
     assert " object at 0x" not in reasons["line.png"]
-    pillow = "unreadable image file (UnidentifiedImageError: cannot identify image file '<file>')"
+    pillow = "unreadable image file (UnidentifiedImageError: cannot identify image file '<path>')"
     assert reasons["Doe^Jane.jpg"] == pillow
-    assert reasons["black.png"].startswith("every pixel has the value (0, 0, 0): no image to segment")
     assert "Doe" not in (out3 / "report.csv").read_text(encoding="utf-8")
+    # a black frame (a video's lead-in) is no failure: an empty mask, written without the network, with a note
+    (black,) = [r for r in _rows(out3 / "report.csv") if keys[r["key"]] == "black.png"]
+    assert black["status"] == "done" and black["notes"].startswith("every pixel has the value (0, 0, 0): empty mask")
+    assert not np.asarray(Image.open(out3 / "black.png")).any() and Image.open(out3 / "black.png").size == (50, 40)
     assert not (out3 / "cut.png").exists()
 
 
@@ -214,6 +217,34 @@ def test_no_output_lands_on_an_input(tiny_3d_bundle, tmp_path) -> None:
     reasons = {keys[r["key"]]: r["reason"] for r in _rows(out / "report.csv")}
     assert reasons == {"in/v.nii.gz": "its NIfTI mask would replace an input file; not segmented.", "v_mask.nii.gz": ""}
     assert (out / "in" / "v_mask.nii.gz").read_bytes() == victim and (out / "v_mask_mask.nii.gz").is_file()
+    # the same in a split batch: a part never writes onto the input of a study in another part
+    parts = [BatchOptions(**{**options.__dict__, "overwrite": True, "num_parts": 2, "part_id": k}) for k in (0, 1)]
+    assert sorted(run_batch(part) for part in parts) == [0, 1]
+    assert (out / "in" / "v_mask.nii.gz").read_bytes() == victim
+
+
+def test_report_reasons_hold_no_path_and_no_file_name(tmp_path) -> None:
+    """The texts errors carry, as they reach report.csv: every path under the input or output folder (quoted or
+    not, with spaces in the study's own) and the study's file names become <path> / <file>, in one pass; names
+    of digits only or under 3 characters stay, as they identify no one and would garble counts."""
+    from monai_lightseg.batch.segment import _without_paths
+    from monai_lightseg.io.discovery import StudyItem
+
+    inp, out = tmp_path / "in", tmp_path / "out"
+    item = StudyItem("k", "image_2d", [inp / "Smith John" / "Doe^Jane.jpg"], "Smith John/Doe^Jane.jpg")
+    outputs = ("Smith John/Doe^Jane.png",)
+    cases = {
+        f"cannot identify image file '{inp}/Smith John/Doe^Jane.jpg'": "cannot identify image file '<path>'",
+        f"[Errno 13] Permission denied: '{out}/Smith John/.tmp-x1.png'": "[Errno 13] Permission denied: '<path>'",
+        f"File exists: {out}/Smith John/Doe^Jane.png. Next": "File exists: <path>. Next",
+        "Doe^Jane.jpg: 4D NIfTI of size (4, 4, 4, 3)": "<file>: 4D NIfTI of size (4, 4, 4, 3)",
+        f"{tmp_path}/outside and {out}2/y": f"{tmp_path}/outside and {out}2/y",
+    }
+    for text, expected in cases.items():
+        assert _without_paths(text, item, (inp, out), outputs) == expected
+    series = StudyItem("k", "dicom_series", [inp / "s" / n for n in ("1", "file", "ab")], "s")
+    expected = "1 <file> of 2: 1 voxels; <file> ab"
+    assert _without_paths("1 file of 2: 1 voxels; file ab", series, (inp, out), ()) == expected
 
 
 def test_existing_outputs_need_resume_or_overwrite(tiny_3d_bundle, tmp_path) -> None:

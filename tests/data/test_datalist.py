@@ -62,6 +62,11 @@ def test_an_output_folder_that_is_the_input_folder_is_refused(tmp_path) -> None:
             error = error.__cause__
         assert any("is the input folder" in m for m in messages), (bundle, messages)
     assert sorted(p.name for p in (tmp_path / "images").iterdir()) == ["a.png", "b.jpg"]
+    # the whole-head hippocampus path (inference_whole_head.json) does not build a datalist: its own check
+    from monai_lightseg.localisation.bundle_run import segment_folder
+
+    with pytest.raises(ValueError, match="is the input folder"):
+        segment_folder(tmp_path / "no_bundle_needed", tmp_path / "images", tmp_path / "images")
 
 
 def test_volumes_pair_by_stem_without_compound_suffix(tmp_path) -> None:
