@@ -26,6 +26,19 @@ def test_8bit_modes_read_exactly_as_pillow_converts_them(mode: str, tmp_path) ->
     np.testing.assert_array_equal(np.asarray(out), expected)
 
 
+def test_the_bundles_reader_loads_the_shipped_samples_exactly_as_before() -> None:
+    """MONAI's PILReader with the bundles' new converter against the lambda it replaced, on every shipped 2D
+    sample: the pixels the trained weights see are unchanged."""
+    from monai.transforms import LoadImage
+
+    new = LoadImage(reader="PILReader", image_only=True, converter=to_rgb8)
+    old = LoadImage(reader="PILReader", image_only=True, converter=lambda im: im.convert("RGB"))
+    samples = sorted(p for p in (REPO / "samples").rglob("images/*") if p.suffix.lower() in (".png", ".jpg", ".tif"))
+    assert len(samples) >= 3
+    for path in samples:
+        np.testing.assert_array_equal(np.asarray(new(path)), np.asarray(old(path)), err_msg=path.name)
+
+
 def test_16bit_greyscale_is_scaled_by_its_maximum_not_clipped_white(tmp_path) -> None:
     grey = RGB[..., 1]
     Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "grey16.png")
