@@ -7,6 +7,10 @@ Those are scaled instead, as the batch always did: by their maximum when it is a
 8-bit values keeps them); a float image whose maximum is at most 1 is taken as [0, 1]. Negative values, NaN and
 infinities become 0. Why written here: MONAI's ``PILReader`` takes a converter but ships none, and
 ``ScaleIntensity`` would also stretch 8-bit frames, which the bundles read as 0..255.
+
+Masks (:func:`to_binary_mask`) have the same problem the other way round: the bundles binarised them at 128, so a
+0/1 label map (nnU-Net's convention and many data sets') read as empty, and evaluation reported Dice 0 on every
+frame without a word (checked with the UNet polyp bundle's evaluate.json on the shipped samples saved as 0/1).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-__all__ = ["DEEP_MODES", "to_rgb8"]
+__all__ = ["DEEP_MODES", "to_binary_mask", "to_rgb8"]
 
 #: Pillow modes with more than 8 bits per pixel, which ``convert("RGB")`` clips.
 DEEP_MODES = frozenset({"I", "F", "I;16", "I;16B", "I;16L", "I;16N"})
@@ -58,3 +62,15 @@ def to_rgb8(image: Image.Image | np.ndarray) -> Image.Image:
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[..., None], 3, axis=2)
     return Image.fromarray(np.ascontiguousarray(pixels))
+
+
+def to_binary_mask(image: Image.Image) -> Image.Image:
+    """A 2D mask file as the 0/255 greyscale image the bundles threshold at 128: a label map (greyscale maximum
+    under 128: 0/1 PNGs, 0/1/2 class maps, colour-coded masks such as pure red, 76 in greyscale) has its foreground
+    where it is above 0; a mask image (0/255, with JPEG noise at the edges) where it is above 127, as before.
+    Every mask of Kvasir-SEG, CVC-ClinicDB and DRIVE (1424 files) has a maximum of 0 or at least 128, so they read
+    exactly as before. Usable as MONAI ``PILReader``'s ``converter``, as :func:`to_rgb8`."""
+    grey = np.asarray(image) if image.mode in DEEP_MODES else np.asarray(image.convert("L"))
+    top = grey.max() if grey.size else 0
+    foreground = grey > 0 if top < 128 else grey > 127
+    return Image.fromarray(foreground.astype(np.uint8) * 255)

@@ -42,7 +42,9 @@ PHOTO_READER_CHANGES = (
     "images are read by monai_lightseg.io.photographs.to_rgb8, the rule the batch uses: 16-bit and float images are "
     "scaled to 8 bit (by their maximum when it is above 255, float images in [0, 1] times 255; they were clipped at "
     "255, so a 16-bit frame turned white); 8-bit images, all the training and validation data, read exactly as "
-    "before; weights unchanged"
+    "before; masks by to_binary_mask: a 0/1 label map (maximum under 128) has its foreground above 0 (it read as "
+    "empty, so evaluation gave Dice 0 and training learnt background), 0/255 masks above 127 as before; weights "
+    "unchanged"
 )
 
 #: the changelog line of every bundle's first release that refuses to write its masks among its inputs
@@ -91,8 +93,9 @@ format=%(asctime)s - %(name)s - %(levelname)s - %(message)s
 def load_2d_image(keys: list[str]) -> list[dict]:
     """Load 2D images of any PIL format, channel-first: images converted to 8-bit RGB by
     :func:`monai_lightseg.io.photographs.to_rgb8` (palette GIFs, greyscale, RGBA and CMYK included; 16-bit and
-    float images scaled, not clipped, as the batch reads them), masks to one 8-bit greyscale channel (RGB masks
-    too) and binarised at 128 (``mask > 127``), image intensities 0..255 scaled to [0, 1]."""
+    float images scaled, not clipped, as the batch reads them), masks by
+    :func:`monai_lightseg.io.photographs.to_binary_mask` (0/255 mask images above 127; 0/1 label maps and other
+    masks whose maximum is under 128 above 0) and binarised, image intensities 0..255 scaled to [0, 1]."""
     t = [
         {
             "_target_": "LoadImaged",
@@ -111,7 +114,10 @@ def load_2d_image(keys: list[str]) -> list[dict]:
                 "_target_": "LoadImaged",
                 "keys": "label",
                 "image_only": False,
-                "reader": {"_target_": "PILReader", "converter": "$lambda im: im.convert('L')"},
+                "reader": {
+                    "_target_": "PILReader",
+                    "converter": {"_target_": "monai_lightseg.io.photographs.to_binary_mask", "_mode_": "callable"},
+                },
             },
             {"_target_": "EnsureChannelFirstd", "keys": "label"},
             {"_target_": "AsDiscreted", "keys": "label", "threshold": 128},

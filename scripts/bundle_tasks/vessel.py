@@ -54,13 +54,16 @@ def fundus_input(keep_photo: bool = True) -> list[dict]:
 
 
 def fov_transforms() -> list[dict]:
-    """The FOV mask loads like a vessel mask: one 8-bit channel, foreground > 127."""
+    """The FOV mask loads like a vessel mask: :func:`monai_lightseg.io.photographs.to_binary_mask`, then > 127."""
     return [
         {
             "_target_": "LoadImaged",
             "keys": "fov",
             "image_only": True,
-            "reader": {"_target_": "PILReader", "converter": "$lambda im: im.convert('L')"},
+            "reader": {
+                "_target_": "PILReader",
+                "converter": {"_target_": "monai_lightseg.io.photographs.to_binary_mask", "_mode_": "callable"},
+            },
         },
         {"_target_": "EnsureChannelFirstd", "keys": "fov"},
         {"_target_": "AsDiscreted", "keys": "fov", "threshold": 128},
@@ -316,7 +319,8 @@ class VesselTask(Task):
                 "| loss | BCE + Dice + MS-SSIM (kernel 7, 3 scales, to fit 128^2 patches), deep supervision |",
             ],
             data_help=[
-                "`DATA` holds `images/`, `masks/` and `fov/` (paired by file stem; masks binarised at > 127), like the",
+                "`DATA` holds `images/`, `masks/` and `fov/` (paired by file stem; masks binarised at 128, or at 1",
+                "when their maximum is under 128, as 0/1 label maps), like the",
                 "shared DRIVE folder, for which `configs/datalist.json` is the committed split. Evaluation writes",
                 "`per_image.csv` and `summary.json` with F1 (= Dice), sensitivity (recall), specificity, precision and",
                 "accuracy counted inside the FOV.",

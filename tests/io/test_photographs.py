@@ -1,4 +1,4 @@
-"""to_rgb8: the one rule by which the 2D bundles and the batch read a photograph's pixels."""
+"""to_rgb8 and to_binary_mask: the rules by which the 2D bundles and the batch read photographs and masks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from monai_lightseg.io import to_rgb8
+from monai_lightseg.io import to_binary_mask, to_rgb8
 from tests.conftest import REPO
 
 RGB = np.asarray(Image.open(REPO / "samples/polyp/images/cvc_clinicdb_1.png").convert("RGB"))
@@ -72,3 +72,59 @@ def test_float_and_signed_pixel_data() -> None:
 def test_pixel_data_of_another_shape_is_refused_with_its_shape(shape) -> None:
     with pytest.raises(ValueError, match=f"got shape {tuple(shape)}".replace("(", r"\(").replace(")", r"\)")):
         to_rgb8(np.zeros(shape, np.uint8))
+
+
+def _mask_sample() -> np.ndarray:
+    return np.asarray(Image.open(REPO / "samples/polyp/masks/cvc_clinicdb_1.png").convert("L")) > 127
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda m: Image.fromarray(m.astype(np.uint8) * 255),  # 0/255, the shared data's convention
+        lambda m: Image.fromarray(m.astype(np.uint8)),  # 0/1, nnU-Net's
+        lambda m: Image.fromarray(m.astype(np.uint8) * 2),  # a class map, the polyp as class 2
+        lambda m: Image.fromarray(np.dstack([m * 255, m * 0, m * 0]).astype(np.uint8)),  # pure red: 76 in greyscale
+        lambda m: Image.fromarray(m.astype(np.uint16)),  # 16-bit 0/1
+        lambda m: Image.fromarray(m.astype(np.uint16) * 65535),  # 16-bit 0/65535
+        lambda m: Image.fromarray(m.astype(np.uint8) * 255).convert("1"),  # 1-bit
+    ],
+)
+def test_every_mask_encoding_gives_the_same_foreground(encode, tmp_path) -> None:
+    truth = _mask_sample()
+    encode(truth).save(tmp_path / "mask.png")
+    with Image.open(tmp_path / "mask.png") as image:
+        out = np.asarray(to_binary_mask(image))
+    assert set(np.unique(out)) == {0, 255}
+    np.testing.assert_array_equal(out > 127, truth)
+
+
+def test_a_jpeg_mask_keeps_the_threshold_at_128(tmp_path) -> None:
+    """A 0/255 mask saved as JPEG has noise at its edges (values 1-254): above 127 is foreground, as before."""
+    truth = _mask_sample()
+    Image.fromarray(truth.astype(np.uint8) * 255).save(tmp_path / "mask.jpg", quality=75)
+    with Image.open(tmp_path / "mask.jpg") as image:
+        grey = np.asarray(image.convert("L"))
+        assert ((grey > 0) & (grey < 255)).any()
+        np.testing.assert_array_equal(np.asarray(to_binary_mask(image)) > 127, grey > 127)
+    assert not np.asarray(to_binary_mask(Image.fromarray(np.zeros((4, 4), np.uint8)))).any()
+
+
+def test_the_bundles_label_pipeline_reads_a_0_1_mask_as_its_0_255_twin(tmp_path) -> None:
+    """The polyp bundle's evaluate.json preprocessing, as configured (converter and threshold): a 0/1 mask read
+    as empty before, so every frame scored Dice 0 without a word."""
+    from monai.bundle import ConfigParser
+
+    truth = _mask_sample()
+    Image.fromarray(truth.astype(np.uint8)).save(tmp_path / "zero_one.png")
+    Image.fromarray(truth.astype(np.uint8) * 255).save(tmp_path / "zero_255.png")
+    bundle = REPO / "bundles/polyp_endoscopy_unet_segmentation"
+    parser = ConfigParser()
+    parser.read_config([str(bundle / "configs/inference.json"), str(bundle / "configs/evaluate.json")])
+    parser.update({"bundle_root": str(bundle)})
+    preprocessing = parser.get_parsed_content("preprocessing")
+    image = str(REPO / "samples/polyp/images/cvc_clinicdb_1.png")
+    names = ("zero_one.png", "zero_255.png")
+    labels = [preprocessing({"image": image, "label": str(tmp_path / n)})["label"] for n in names]
+    assert float(labels[0].sum()) == float(labels[1].sum()) == float(truth.sum())
+    np.testing.assert_array_equal(np.asarray(labels[0]), np.asarray(labels[1]))
