@@ -114,9 +114,9 @@ def _without_paths(text: str, item: StudyItem, roots: tuple[Path, ...], outputs:
     The study's own paths (input files, ``outputs`` under the last of ``roots``, their folders) and any other path
     under one of ``roots`` (the input and output folders, as given and resolved; unquoted, to the next blank)
     become ``<path>``; the study's input file names and the names of its ``outputs`` (relative paths) become
-    ``<file>`` as whole words. Left as they are: names of under 3 characters
-    and names of digits only ("1", as DICOM exports name files), which identify no one and would garble the text.
-    One pass, so a replacement is never replaced again."""
+    ``<file>`` as whole words. Left as they are: names of under 3 characters and names of digits only ("1", as
+    DICOM exports name files), which identify no one and would garble the text. One pass, so a replacement is
+    never replaced again."""
     if not text:
         return text
     exact = set()  # the study's own paths, spaces and all: input files, outputs, and their folders
@@ -130,14 +130,18 @@ def _without_paths(text: str, item: StudyItem, roots: tuple[Path, ...], outputs:
     def alternatives(strings: set[str]) -> str:
         return "|".join(map(re.escape, sorted(strings - {"", ".", "/"}, key=len, reverse=True)))
 
-    base, end = alternatives(bases), r"(?![\w^-]|\.\w)"  # a path ends before a blank, a quote or a full stop
-    patterns = [
-        rf"(?P<quote>['\"])(?:{base})(?:[/\\][^'\"]*)?(?P=quote)",  # a quoted path under a root
-        rf"(?<![\w.^<-])(?:{alternatives(exact)}){end}",  # one of the study's own paths
-        rf"(?<![\w.^<-])(?:{base})(?:[/\\][^\s'\",;)]*[^\s'\",;).])?{end}",  # any other path under a root
-    ]
+    base, own, end = alternatives(bases), alternatives(exact), r"(?![\w^-]|\.\w)"  # a path ends at a blank,
+    patterns = []  # a quote or a full stop; an empty alternative would match everywhere, so each needs strings
+    if base:
+        patterns.append(rf"(?P<quote>['\"])(?:{base})(?:[/\\][^'\"]*)?(?P=quote)")  # a quoted path under a root
+    if own:
+        patterns.append(rf"(?<![\w.^<-])(?:{own}){end}")  # one of the study's own paths
+    if base:
+        patterns.append(rf"(?<![\w.^<-])(?:{base})(?:[/\\][^\s'\",;)]*[^\s'\",;).])?{end}")  # another path
     if names:
         patterns.append(rf"(?P<name>(?<![\w.^<-])(?:{alternatives(names)})(?![\w^>-]))")
+    if not patterns:
+        return text
 
     def replace(match: re.Match) -> str:
         if match.groupdict().get("name"):
