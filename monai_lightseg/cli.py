@@ -58,7 +58,10 @@ def _segment_samples(args: argparse.Namespace) -> int:
         truth = [m for m in masks_dir.glob(f"{image.stem}.*")] if masks_dir.is_dir() else []
         dice = ""
         if truth:
-            gt = np.asarray(Image.open(truth[0]).convert("L")) > 127
+            from monai_lightseg.io.photographs import to_binary_mask  # the bundles' own reading of a mask
+
+            with Image.open(truth[0]) as opened:
+                gt = np.asarray(to_binary_mask(opened)) > 127
             dice = f"{2 * (pred & gt).sum() / max(1, pred.sum() + gt.sum()):.3f}"
         size = "x".join(map(str, Image.open(image).size))
         print(f"{image.name:28s}{size:>12s}{pred.mean():>11.1%}{dice:>14s}")

@@ -119,25 +119,40 @@ def _without_paths(text: str, item: StudyItem, roots: tuple[Path, ...], outputs:
     never replaced again."""
     if not text:
         return text
+
+    def forms(path: Path) -> set[str]:  # as given and resolved (a symlink loop cannot stop the batch)
+        try:
+            return {str(path), str(path.resolve())}
+        except (OSError, RuntimeError):
+            return {str(path)}
+
+    def is_path(string: str) -> bool:  # "in" or "data" as a root would otherwise garble "in Resized", "the data"
+        return "/" in string or "\\" in string
+
     exact = set()  # the study's own paths, spaces and all: input files, outputs, and their folders
     for path in [*map(Path, item.files), *(Path(roots[-1]) / o for o in outputs)]:
-        for form in (path, path.resolve()):
-            exact |= {str(form), str(form.parent)}
-    bases = {str(b) for r in roots for b in (Path(r), Path(r).resolve())}
+        exact |= forms(path) | forms(path.parent)
+    bases = set().union(*(forms(Path(r)) for r in roots))
     names = {Path(f).name for f in item.files} | {Path(o).name for o in outputs}
     names = {n for n in names if len(n) >= 3 and not n.isdigit()}
 
     def alternatives(strings: set[str]) -> str:
         return "|".join(map(re.escape, sorted(strings - {"", ".", "/"}, key=len, reverse=True)))
 
-    base, own, end = alternatives(bases), alternatives(exact), r"(?![\w^-]|\.\w)"  # a path ends at a blank,
-    patterns = []  # a quote or a full stop; an empty alternative would match everywhere, so each needs strings
-    if base:
-        patterns.append(rf"(?P<quote>['\"])(?:{base})(?:[/\\][^'\"]*)?(?P=quote)")  # a quoted path under a root
+    end = r"(?![\w^-]|\.\w)"  # a path ends at a blank, a quote or a full stop
+    base = alternatives({b for b in bases if is_path(b)})  # a root: alone or with a tail
+    bare = alternatives({b for b in bases if not is_path(b)})  # a relative one-word root: only with a tail
+    own = alternatives({e for e in exact if is_path(e)})
+    tail = r"[/\\][^\s'\",;)]*[^\s'\",;).]"
+    patterns = []  # an empty alternative would match everywhere, so each pattern needs strings
+    for group, roots_re, optional in (("q1", base, "?"), ("q2", bare, "")):  # a quoted path under a root
+        if roots_re:
+            patterns.append(rf"(?P<{group}>['\"])(?:{roots_re})(?:[/\\][^'\"]*){optional}(?P={group})")
     if own:
         patterns.append(rf"(?<![\w.^<-])(?:{own}){end}")  # one of the study's own paths
-    if base:
-        patterns.append(rf"(?<![\w.^<-])(?:{base})(?:[/\\][^\s'\",;)]*[^\s'\",;).])?{end}")  # another path
+    for roots_re, optional in ((base, "?"), (bare, "")):
+        if roots_re:
+            patterns.append(rf"(?<![\w.^<-])(?:{roots_re})(?:{tail}){optional}{end}")  # any other path
     if names:
         patterns.append(rf"(?P<name>(?<![\w.^<-])(?:{alternatives(names)})(?![\w^>-]))")
     if not patterns:
@@ -146,7 +161,7 @@ def _without_paths(text: str, item: StudyItem, roots: tuple[Path, ...], outputs:
     def replace(match: re.Match) -> str:
         if match.groupdict().get("name"):
             return "<file>"
-        quote = match.groupdict().get("quote") or ""
+        quote = match.groupdict().get("q1") or match.groupdict().get("q2") or ""
         return f"{quote}<path>{quote}"
 
     return re.sub("|".join(f"(?:{p})" for p in patterns), replace, text)

@@ -15,10 +15,14 @@ frame without a word (checked with the UNet polyp bundle's evaluate.json on the 
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from PIL import Image
 
 __all__ = ["DEEP_MODES", "to_binary_mask", "to_rgb8"]
+
+logger = logging.getLogger(__name__)
 
 #: Pillow modes with more than 8 bits per pixel, which ``convert("RGB")`` clips.
 DEEP_MODES = frozenset({"I", "F", "I;16", "I;16B", "I;16L", "I;16N"})
@@ -65,12 +69,35 @@ def to_rgb8(image: Image.Image | np.ndarray) -> Image.Image:
 
 
 def to_binary_mask(image: Image.Image) -> Image.Image:
-    """A 2D mask file as the 0/255 greyscale image the bundles threshold at 128: a label map (greyscale maximum
-    under 128: 0/1 PNGs, 0/1/2 class maps, colour-coded masks such as pure red, 76 in greyscale) has its foreground
-    where it is above 0; a mask image (0/255, with JPEG noise at the edges) where it is above 127, as before.
-    Every mask of Kvasir-SEG, CVC-ClinicDB and DRIVE (1424 files) has a maximum of 0 or at least 128, so they read
-    exactly as before. Usable as MONAI ``PILReader``'s ``converter``, as :func:`to_rgb8`."""
-    grey = np.asarray(image) if image.mode in DEEP_MODES else np.asarray(image.convert("L"))
+    """A 2D mask file as the 0/255 greyscale image the bundles threshold at 128.
+
+    - Greyscale maximum 128 or more (0/255 masks, with JPEG noise at the edges): foreground above 127, as before.
+    - A float mask whose maximum is at most 1: above 0.5.
+    - A label map, maximum under 128 with at most 4 distinct values (0/1 PNGs, 0/1/2 class maps, one pure colour
+      such as red, 76 in greyscale): above 0. These read as empty before, so evaluation gave Dice 0.
+    - Anything else under 128 (a colour mask saved as JPEG, a soft or noisy map) stays as before, empty, with a
+      warning naming the file: a threshold drawn from such a mask's own maximum would turn noise into foreground.
+
+    The label masks of the shared Kvasir-SEG, CVC-ClinicDB and DRIVE subsets and DRIVE's FOV masks (1456 files) all
+    read exactly as before. Usable as MONAI ``PILReader``'s ``converter``, as :func:`to_rgb8`."""
+    deep = image.mode in DEEP_MODES
+    grey = np.asarray(image) if deep else np.asarray(image.convert("L"))
+    floating = np.issubdtype(grey.dtype, np.floating)
+    if floating:
+        grey = np.nan_to_num(grey.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     top = grey.max() if grey.size else 0
-    foreground = grey > 0 if top < 128 else grey > 127
+    if top >= 128:
+        foreground = grey > 127
+    elif floating and top <= 1:
+        foreground = grey > 0.5
+    elif np.unique(grey).size <= 4:
+        foreground = grey > 0
+    else:
+        foreground = np.zeros(grey.shape, dtype=bool)
+        logger.warning(
+            "%s: mask with greyscale maximum %s under 128 and many values (a colour mask saved as JPEG, or a soft "
+            "map?): read as empty; save masks as 0/255 or 0/1 PNG.",
+            getattr(image, "filename", "") or "mask",
+            top,
+        )
     return Image.fromarray(foreground.astype(np.uint8) * 255)

@@ -37,14 +37,15 @@ ZOO_CHANGES = (
     "Apache-2.0 text and the data terms are in docs/data_license.txt"
 )
 
-#: the changelog line of every 2D bundle's first release with :func:`monai_lightseg.io.photographs.to_rgb8`
+#: the changelog line of every 2D bundle's first release with :func:`monai_lightseg.io.photographs.to_rgb8` and
+#: :func:`monai_lightseg.io.photographs.to_binary_mask`
 PHOTO_READER_CHANGES = (
     "images are read by monai_lightseg.io.photographs.to_rgb8, the rule the batch uses: 16-bit and float images are "
     "scaled to 8 bit (by their maximum when it is above 255, float images in [0, 1] times 255; they were clipped at "
     "255, so a 16-bit frame turned white); 8-bit images, all the training and validation data, read exactly as "
-    "before; masks by to_binary_mask: a 0/1 label map (maximum under 128) has its foreground above 0 (it read as "
-    "empty, so evaluation gave Dice 0 and training learnt background), 0/255 masks above 127 as before; weights "
-    "unchanged"
+    "before; masks by to_binary_mask: a label map (greyscale maximum under 128, at most 4 values: 0/1, class ids, "
+    "one pure colour) has its foreground above 0 and a float mask in [0, 1] above 0.5 (both read as empty, so "
+    "evaluation gave Dice 0 and training learnt background); other masks as before; weights unchanged"
 )
 
 #: the changelog line of every bundle's first release that refuses to write its masks among its inputs
@@ -94,8 +95,8 @@ def load_2d_image(keys: list[str]) -> list[dict]:
     """Load 2D images of any PIL format, channel-first: images converted to 8-bit RGB by
     :func:`monai_lightseg.io.photographs.to_rgb8` (palette GIFs, greyscale, RGBA and CMYK included; 16-bit and
     float images scaled, not clipped, as the batch reads them), masks by
-    :func:`monai_lightseg.io.photographs.to_binary_mask` (0/255 mask images above 127; 0/1 label maps and other
-    masks whose maximum is under 128 above 0) and binarised, image intensities 0..255 scaled to [0, 1]."""
+    :func:`monai_lightseg.io.photographs.to_binary_mask` (0/255 mask images above 127; 0/1 label maps above 0)
+    and binarised, image intensities 0..255 scaled to [0, 1]."""
     t = [
         {
             "_target_": "LoadImaged",

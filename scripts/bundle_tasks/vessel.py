@@ -319,8 +319,8 @@ class VesselTask(Task):
                 "| loss | BCE + Dice + MS-SSIM (kernel 7, 3 scales, to fit 128^2 patches), deep supervision |",
             ],
             data_help=[
-                "`DATA` holds `images/`, `masks/` and `fov/` (paired by file stem; masks binarised at 128, or at 1",
-                "when their maximum is under 128, as 0/1 label maps), like the",
+                "`DATA` holds `images/`, `masks/` and `fov/` (paired by file stem; masks and FOV masks binarised",
+                "at 128, 0/1 label maps above 0: `monai_lightseg.io.to_binary_mask`), like the",
                 "shared DRIVE folder, for which `configs/datalist.json` is the committed split. Evaluation writes",
                 "`per_image.csv` and `summary.json` with F1 (= Dice), sensitivity (recall), specificity, precision and",
                 "accuracy counted inside the FOV.",

@@ -242,6 +242,11 @@ def test_report_reasons_hold_no_path_and_no_file_name(tmp_path) -> None:
     }
     for text, expected in cases.items():
         assert _without_paths(text, item, (inp, out), outputs) == expected
+    # relative one-word roots ("segment in out") are paths only with a tail: "in Resized", "out of memory" stay
+    relative = StudyItem("k", "image_2d", [Path("in") / "Doe^Jane.png"], "Doe^Jane.png")
+    text = "in Resized: out of memory; cannot identify image file 'in/Doe^Jane.png'; in/a b"
+    expected = "in Resized: out of memory; cannot identify image file '<path>'; <path> b"
+    assert _without_paths(text, relative, (Path("in"), Path("out")), ("Doe^Jane.png",)) == expected
     series = StudyItem("k", "dicom_series", [inp / "s" / n for n in ("1", "file", "ab")], "s")
     expected = "1 <file> of 2: 1 voxels; <file> ab"
     assert _without_paths("1 file of 2: 1 voxels; file ab", series, (inp, out), ()) == expected

@@ -88,12 +88,14 @@ def _mask_sample() -> np.ndarray:
         lambda m: Image.fromarray(m.astype(np.uint16)),  # 16-bit 0/1
         lambda m: Image.fromarray(m.astype(np.uint16) * 65535),  # 16-bit 0/65535
         lambda m: Image.fromarray(m.astype(np.uint8) * 255).convert("1"),  # 1-bit
+        lambda m: Image.fromarray(np.where(m, 0.9, 0.1).astype(np.float32)),  # a float map in [0, 1]: above 0.5
     ],
 )
 def test_every_mask_encoding_gives_the_same_foreground(encode, tmp_path) -> None:
     truth = _mask_sample()
-    encode(truth).save(tmp_path / "mask.png")
-    with Image.open(tmp_path / "mask.png") as image:
+    name = "mask.tif" if encode(truth).mode == "F" else "mask.png"
+    encode(truth).save(tmp_path / name)
+    with Image.open(tmp_path / name) as image:
         out = np.asarray(to_binary_mask(image))
     assert set(np.unique(out)) == {0, 255}
     np.testing.assert_array_equal(out > 127, truth)
@@ -108,6 +110,20 @@ def test_a_jpeg_mask_keeps_the_threshold_at_128(tmp_path) -> None:
         assert ((grey > 0) & (grey < 255)).any()
         np.testing.assert_array_equal(np.asarray(to_binary_mask(image)) > 127, grey > 127)
     assert not np.asarray(to_binary_mask(Image.fromarray(np.zeros((4, 4), np.uint8)))).any()
+
+
+def test_a_noisy_mask_under_128_stays_empty_with_a_warning(tmp_path, caplog) -> None:
+    """A colour-coded mask saved as JPEG (red: 76 in greyscale, with compression noise) has many values under 128: a
+    threshold drawn from its own maximum would turn noise into foreground, so it reads as before, empty, and the
+    log names the file."""
+    truth = _mask_sample()
+    Image.fromarray(np.dstack([truth * 255, truth * 0, truth * 0]).astype(np.uint8)).save(tmp_path / "red.jpg")
+    with Image.open(tmp_path / "red.jpg") as image:
+        grey = np.asarray(image.convert("L"))
+        assert grey.max() < 128 and np.unique(grey).size > 4
+        with caplog.at_level("WARNING"):
+            assert not np.asarray(to_binary_mask(image)).any()
+    assert "red.jpg: mask with greyscale maximum" in caplog.text
 
 
 def test_the_bundles_label_pipeline_reads_a_0_1_mask_as_its_0_255_twin(tmp_path) -> None:
