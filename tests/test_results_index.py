@@ -5,9 +5,9 @@ which, and an experiment added without an index line (or removed with its line l
 """
 
 import re
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import REPO
+
 RESULTS = REPO / "benchmarks" / "results"
 
 

@@ -32,6 +32,7 @@ from PIL import Image
 from skimage.measure import label as connected_components
 
 from monai_lightseg.batch.records import Manifest, StudyRecord, part_suffix, write_reports
+from monai_lightseg.data.datalist import refuse_output_in_input
 from monai_lightseg.io.dicom_series import read_dicom_series
 from monai_lightseg.io.discovery import SeriesRules, StudyItem, discover
 from monai_lightseg.io.errors import StudyError
@@ -396,30 +397,13 @@ def run_batch(options: BatchOptions) -> int:
     return _run_folder(options)
 
 
-def _refuse_output_inside_input(input_root: Path, output: Path) -> None:
-    """Outputs mirror the input tree: with the output folder the input folder, ``x.png``'s mask is written as
-    ``x.png`` (``--overwrite`` replaced the image with its mask), and inside it, the next run reads the masks and
-    reports as studies.
-
-    Raises:
-        ValueError: ``output`` is ``input_root`` or inside it.
-    """
-    inside, out = input_root.resolve(), output.resolve()
-    if out == inside or inside in out.parents:
-        where = "is the input folder" if out == inside else f"is inside the input folder {input_root}"
-        raise ValueError(
-            f"the output folder {output} {where}: masks mirror the input tree and would replace or mix with the "
-            "studies; choose an output folder outside it."
-        )
-
-
 def _suffix(options: BatchOptions) -> str:
     return part_suffix(options.num_parts, options.part_id)
 
 
 def _run_folder(options: BatchOptions) -> int:
     out = options.output
-    _refuse_output_inside_input(Path(options.input), out)  # before anything in the output is touched
+    refuse_output_in_input(options.input, out, inside=True)  # before anything in the output is touched
     suffix = _suffix(options)
     manifest = Manifest(out / f"manifest{suffix}.jsonl")
     if manifest.path.exists() and not (options.resume or options.overwrite):

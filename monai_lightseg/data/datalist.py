@@ -47,17 +47,21 @@ def _head(names: list[str], n: int = 5) -> str:
     return f"{names[:n]}{' ...' if len(names) > n else ''}"
 
 
-def refuse_output_in_input(input_dir: str | Path, output_dir: str | Path) -> None:
+def refuse_output_in_input(input_dir: str | Path, output_dir: str | Path, inside: bool = False) -> None:
     """Refuse to write a run's masks into the folder it reads (a bundle's ``dataset_dir`` and ``output_dir``): a 2D
     bundle's ``<stem>.png`` replaced a PNG input with its own mask, and a rerun reads every mask as an input.
+    ``inside``: also refuse an ``output_dir`` inside ``input_dir`` (the batch, whose outputs mirror the input tree
+    and whose next run would read them as studies).
 
     Raises:
-        ValueError: ``output_dir`` is ``input_dir``.
+        ValueError: ``output_dir`` is ``input_dir`` (or, with ``inside``, below it).
     """
-    if Path(output_dir).resolve() == Path(input_dir).resolve():
+    source, target = Path(input_dir).resolve(), Path(output_dir).resolve()
+    if target == source or (inside and source in target.parents):
+        where = "is the input folder" if target == source else f"is inside the input folder {input_dir}"
         raise ValueError(
-            f"the output folder {output_dir} is the input folder: the masks would replace or mix with the inputs "
-            "(a PNG input would be overwritten by its own mask); choose another output_dir."
+            f"the output folder {output_dir} {where}: the masks would replace or mix with the inputs (a PNG input "
+            "would be overwritten by its own mask); choose an output folder outside it."
         )
 
 
