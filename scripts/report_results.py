@@ -6,7 +6,8 @@ validation reports, sample reference masks, and the task's table in docs/results
     python scripts/report_results.py --task polyp --text-only    # READMEs and table from the recorded results
 
 ``--bundles`` takes the short names (the bundle folder without the task prefix and ``_segmentation``). See
-``scripts/bundle_tasks/report.py`` for what is measured and how. Needs the ``docs`` extra (matplotlib).
+``scripts/bundle_tasks/report.py`` for what is measured and how. Needs the ``docs`` extra (matplotlib), except with
+``--text-only``, which redraws no figures.
 """
 
 from __future__ import annotations

@@ -191,10 +191,10 @@ def report(
     task: Task, names: list[str], data: Path, speed: bool = True, speed_only: bool = False, text_only: bool = False
 ) -> None:
     """Report ``task``'s bundles ``names``, then rewrite the task's table in docs/results.md. ``speed_only``:
-    re-time bundles already reported; ``text_only``: rewrite READMEs and table from the recorded results. Timing
-    (unless ``text_only`` or not ``speed``): the finished bundles among ``names`` together, in interleaved rounds
-    (:func:`interleaved_cpu_ms`), each bundle's median round recorded; ratios to the UNet in the table come from one
-    run when the UNet is among ``names``."""
+    re-time bundles already reported; ``text_only``: rewrite READMEs and table from the recorded results, with no
+    figures (so no matplotlib). Timing (unless ``text_only`` or not ``speed``): the finished bundles among ``names``
+    together, in interleaved rounds (:func:`interleaved_cpu_ms`), each bundle's median round recorded; ratios to the
+    UNet in the table come from one run when the UNet is among ``names``."""
     timed: dict[str, float] = {}
     if speed_only or (speed and not text_only):
         finished = [n for n in names if finished_training_rows(REPO / "bundles" / n, task.recipe["max_steps"])]
@@ -227,5 +227,7 @@ def report(
         path = REPO / "bundles" / name / "docs" / "results.json"
         records[name] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     replace_table(task.name, task.results_table(records))
-    if hasattr(task, "plot") and any(r is not None and r["cpu_ms"] is not None for r in records.values()):
+    if text_only:
+        print("figures not redrawn (--text-only); run without it, with the docs extra, to redraw them")
+    elif hasattr(task, "plot") and any(r is not None and r["cpu_ms"] is not None for r in records.values()):
         task.plot(records, REPO / "docs" / f"{task.name}_dice_vs_latency.png")
