@@ -68,6 +68,14 @@ def to_rgb8(image: Image.Image | np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(pixels))
 
 
+def _grey_palette(image: Image.Image) -> bool:
+    """Whether every palette colour that ``image`` (mode P or PA) uses is a grey (R = G = B)."""
+    used = np.unique(np.asarray(image.getchannel("P") if image.mode == "PA" else image))
+    palette = np.asarray(image.getpalette("RGB") or [], dtype=np.int64).reshape(-1, 3)
+    colours = palette[used[used < len(palette)]]
+    return bool((colours == colours[:, :1]).all())
+
+
 def to_binary_mask(image: Image.Image) -> Image.Image:
     """A 2D mask file as the 0/255 greyscale image the bundles threshold at 128.
 
@@ -77,9 +85,21 @@ def to_binary_mask(image: Image.Image) -> Image.Image:
       such as red, 76 in greyscale): above 0. These read as empty before, so evaluation gave Dice 0.
     - Anything else under 128 (a colour mask saved as JPEG, a soft or noisy map) stays as before, empty, with a
       warning naming the file: a threshold drawn from such a mask's own maximum would turn noise into foreground.
+    - A palette PNG with colours (Pascal VOC's format, and that of annotation tools which export it): its indices
+      are the labels, whatever colours the palette gives them, so foreground is every index above 0, except 255
+      when other labels are present (VOC's "void" border around each object). Read through its colours, a VOC
+      mask gave only the void border as foreground (its light grey), not the object (dark red, 38 in greyscale).
+      A palette of greys only (a black-and-white mask saved as GIF, where white may be index 0) is read through
+      its colours, as a greyscale mask.
 
     The label masks of the shared Kvasir-SEG, CVC-ClinicDB and DRIVE subsets and DRIVE's FOV masks (1456 files) all
     read exactly as before. Usable as MONAI ``PILReader``'s ``converter``, as :func:`to_rgb8`."""
+    if image.mode in ("P", "PA") and not _grey_palette(image):
+        labels = np.asarray(image.getchannel("P") if image.mode == "PA" else image)
+        foreground = labels > 0
+        if 255 in labels and ((labels > 0) & (labels < 255)).any():
+            foreground &= labels != 255
+        return Image.fromarray(foreground.astype(np.uint8) * 255)
     deep = image.mode in DEEP_MODES
     grey = np.asarray(image) if deep else np.asarray(image.convert("L"))
     floating = np.issubdtype(grey.dtype, np.floating)

@@ -95,8 +95,8 @@ def load_2d_image(keys: list[str]) -> list[dict]:
     """Load 2D images of any PIL format, channel-first: images converted to 8-bit RGB by
     :func:`monai_lightseg.io.photographs.to_rgb8` (palette GIFs, greyscale, RGBA and CMYK included; 16-bit and
     float images scaled, not clipped, as the batch reads them), masks by
-    :func:`monai_lightseg.io.photographs.to_binary_mask` (0/255 mask images above 127; 0/1 label maps above 0)
-    and binarised, image intensities 0..255 scaled to [0, 1]."""
+    :func:`monai_lightseg.io.photographs.to_binary_mask` (0/255 mask images above 127; 0/1 label maps above 0;
+    palette PNGs by label) and binarised, image intensities 0..255 scaled to [0, 1]."""
     t = [
         {
             "_target_": "LoadImaged",

@@ -511,8 +511,9 @@ class PolypTask(Task):
             ],
             data_help=[
                 "`DATA` is either a folder with `images/` and `masks/` (pairs by file stem; 0/255 masks binarised",
-                "at 128, 0/1 label maps above 0: `monai_lightseg.io.to_binary_mask`) or the root of the shared",
-                "data, where `configs/datalist.json` (the committed split, paths relative to `DATA`) applies.",
+                "at 128, 0/1 label maps above 0, palette PNGs such as Pascal VOC's by their labels:",
+                "`monai_lightseg.io.to_binary_mask`) or the root of the shared data, where",
+                "`configs/datalist.json` (the committed split, paths relative to `DATA`) applies.",
                 "Training saves `models/checkpoints/` every epoch and resumes from the newest when rerun;",
                 "`models/training_log.csv` holds steps, loss, learning rate, wall time and validation metrics.",
                 "Evaluation writes `per_image.csv` and `summary.json` (overall and per dataset).",

@@ -320,10 +320,10 @@ class VesselTask(Task):
             ],
             data_help=[
                 "`DATA` holds `images/`, `masks/` and `fov/` (paired by file stem; masks and FOV masks binarised",
-                "at 128, 0/1 label maps above 0: `monai_lightseg.io.to_binary_mask`), like the",
-                "shared DRIVE folder, for which `configs/datalist.json` is the committed split. Evaluation writes",
-                "`per_image.csv` and `summary.json` with F1 (= Dice), sensitivity (recall), specificity, precision and",
-                "accuracy counted inside the FOV.",
+                "at 128, 0/1 label maps above 0, palette PNGs by their labels: `monai_lightseg.io.to_binary_mask`),",
+                "like the shared DRIVE folder, for which `configs/datalist.json` is the committed split. Evaluation",
+                "writes `per_image.csv` and `summary.json` with F1 (= Dice), sensitivity (recall), specificity,",
+                "precision and accuracy counted inside the FOV.",
             ],
             results=results,
             limits=[

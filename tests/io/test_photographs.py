@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 
 from monai_lightseg.io import to_binary_mask, to_rgb8
 from tests.conftest import REPO
@@ -88,6 +89,7 @@ def _mask_sample() -> np.ndarray:
         lambda m: Image.fromarray(m.astype(np.uint16)),  # 16-bit 0/1
         lambda m: Image.fromarray(m.astype(np.uint16) * 65535),  # 16-bit 0/65535
         lambda m: Image.fromarray(m.astype(np.uint8) * 255).convert("1"),  # 1-bit
+        lambda m: _palette_image(m, {0: (0, 0, 0), 1: (0, 200, 0)}),  # a palette mask, the polyp green at index 1
         lambda m: Image.fromarray(np.where(m, 0.9, 0.1).astype(np.float32)),  # a float map in [0, 1]: above 0.5
     ],
 )
@@ -99,6 +101,39 @@ def test_every_mask_encoding_gives_the_same_foreground(encode, tmp_path) -> None
         out = np.asarray(to_binary_mask(image))
     assert set(np.unique(out)) == {0, 255}
     np.testing.assert_array_equal(out > 127, truth)
+
+
+def _palette_image(indices: np.ndarray, colours: dict[int, tuple[int, int, int]]) -> Image.Image:
+    image = Image.fromarray(indices.astype(np.uint8), "P")
+    palette = np.zeros((256, 3), np.uint8)
+    for index, colour in colours.items():
+        palette[index] = colour
+    image.putpalette(palette.ravel().tolist())
+    return image
+
+
+def test_a_voc_palette_mask_reads_its_labels_not_its_colours(tmp_path) -> None:
+    """Pascal VOC's format: index 1 (dark red, 38 in greyscale) is the object, 255 (light grey) the void border
+    around it. Through its colours only the border would be foreground; through its indices the object is."""
+    truth = _mask_sample()
+    border = ndimage.binary_dilation(truth, iterations=3) & ~truth
+    indices = np.where(truth, 1, 0) + np.where(border, 255, 0)
+    _palette_image(indices, {0: (0, 0, 0), 1: (128, 0, 0), 255: (224, 224, 192)}).save(tmp_path / "voc.png")
+    with Image.open(tmp_path / "voc.png") as image:
+        assert image.mode == "P"
+        assert not ((np.asarray(image.convert("L")) > 127) & truth).any()  # what the colours would give
+        out = np.asarray(to_binary_mask(image)) > 127
+        np.testing.assert_array_equal(out, truth)
+        np.testing.assert_array_equal(np.asarray(to_binary_mask(image.convert("PA"))) > 127, truth)
+
+
+def test_a_grey_palette_mask_reads_through_its_colours_even_with_white_at_index_0(tmp_path) -> None:
+    """A black-and-white mask saved with a palette (GIF) may hold white at index 0: its colours say which is which."""
+    truth = _mask_sample()
+    _palette_image(np.where(truth, 0, 1), {0: (255, 255, 255), 1: (0, 0, 0)}).save(tmp_path / "mask.gif")
+    with Image.open(tmp_path / "mask.gif") as image:
+        assert image.mode == "P"
+        np.testing.assert_array_equal(np.asarray(to_binary_mask(image)) > 127, truth)
 
 
 def test_a_jpeg_mask_keeps_the_threshold_at_128(tmp_path) -> None:
