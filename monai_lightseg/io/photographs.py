@@ -91,6 +91,8 @@ def to_binary_mask(image: Image.Image) -> Image.Image:
       mask gave only the void border as foreground (its light grey), not the object (dark red, 38 in greyscale).
       A palette of greys only (a black-and-white mask saved as GIF, where white may be index 0) is read through
       its colours, as a greyscale mask.
+    - A mask drawn in its alpha channel alone (an annotation layer exported as a transparent PNG: one colour
+      everywhere, the lesion opaque): alpha above 127. Read through its colour, it was empty.
 
     The label masks of the shared Kvasir-SEG, CVC-ClinicDB and DRIVE subsets and DRIVE's FOV masks (1456 files) all
     read exactly as before. Usable as MONAI ``PILReader``'s ``converter``, as :func:`to_rgb8`."""
@@ -100,6 +102,10 @@ def to_binary_mask(image: Image.Image) -> Image.Image:
         if 255 in labels and ((labels > 0) & (labels < 255)).any():
             foreground &= labels != 255
         return Image.fromarray(foreground.astype(np.uint8) * 255)
+    if image.mode in ("RGBA", "LA", "PA") and image.getchannel("A").getextrema()[0] < 128:
+        alpha = np.asarray(image.getchannel("A"))
+        if np.unique(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0).shape[0] == 1:
+            return Image.fromarray((alpha > 127).astype(np.uint8) * 255)
     deep = image.mode in DEEP_MODES
     grey = np.asarray(image) if deep else np.asarray(image.convert("L"))
     floating = np.issubdtype(grey.dtype, np.floating)

@@ -136,6 +136,27 @@ def test_a_grey_palette_mask_reads_through_its_colours_even_with_white_at_index_
         np.testing.assert_array_equal(np.asarray(to_binary_mask(image)) > 127, truth)
 
 
+@pytest.mark.parametrize("colour", [(0, 0, 0), (255, 255, 255), (255, 0, 0)])
+def test_a_mask_drawn_in_alpha_alone_reads_its_alpha(colour, tmp_path) -> None:
+    """An annotation layer exported as a transparent PNG: one colour everywhere, the lesion opaque. Through its
+    colour it read as empty (black, red) or as all foreground (white)."""
+    truth = _mask_sample()
+    pixels = np.zeros((*truth.shape, 4), np.uint8)
+    pixels[..., :3] = colour
+    pixels[..., 3] = truth * 255
+    Image.fromarray(pixels, "RGBA").save(tmp_path / "layer.png")
+    with Image.open(tmp_path / "layer.png") as image:
+        np.testing.assert_array_equal(np.asarray(to_binary_mask(image)) > 127, truth)
+        np.testing.assert_array_equal(np.asarray(to_binary_mask(image.convert("LA"))) > 127, truth)
+
+
+def test_an_opaque_or_evenly_translucent_colour_mask_still_reads_its_colours() -> None:
+    truth = _mask_sample()
+    for alpha in (255, 100):
+        pixels = np.dstack([truth * 255] * 3 + [np.full(truth.shape, alpha)]).astype(np.uint8)
+        np.testing.assert_array_equal(np.asarray(to_binary_mask(Image.fromarray(pixels, "RGBA"))) > 127, truth)
+
+
 def test_a_jpeg_mask_keeps_the_threshold_at_128(tmp_path) -> None:
     """A 0/255 mask saved as JPEG has noise at its edges (values 1-254): above 127 is foreground, as before."""
     truth = _mask_sample()
