@@ -24,7 +24,7 @@ class StudyRecord:
 
     key: str
     kind: str
-    status: str  # "done", "failed" or "skipped"
+    status: str  # "done", "failed" or "skipped"; "writing" in the manifest only (outputs about to be written)
     reason: str = ""
     notes: str = ""
     n_lesions: int | None = None
@@ -42,24 +42,46 @@ def part_suffix(num_parts: int, part_id: int) -> str:
 
 
 class Manifest:
-    """Append-only JSON lines, one per finished study, written (and fsynced) only after all of that study's
-    outputs were renamed into place. ``--resume`` skips a key whose last line says ``done`` and whose outputs
-    all exist; anything else (failed, interrupted before its line) is redone."""
+    """Append-only JSON lines: per study, a ``writing`` line naming the outputs it is about to write, then one
+    line with its outcome, written (and fsynced) only after all of its outputs were renamed into place.
+    ``--resume`` skips a key whose last line says ``done`` and whose outputs all exist; anything else (failed,
+    interrupted) is redone. The ``writing`` lines are how a batch knows which files in its output folder are its
+    own (:meth:`written`): only those may be replaced, never a user's file that happens to have a mask's name."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def done(self, root: Path) -> dict[str, StudyRecord]:
-        records: dict[str, StudyRecord] = {}
+    def records(self) -> list[StudyRecord]:
+        """Every readable line, in order (a line cut by a kill is skipped: that study is redone)."""
+        records = []
         if self.path.is_file():
             for line in self.path.read_text(encoding="utf-8").splitlines():
                 if line.strip():
                     try:
-                        record = StudyRecord(**json.loads(line))
+                        records.append(StudyRecord(**json.loads(line)))
                     except (json.JSONDecodeError, TypeError):
-                        continue  # a line cut by a kill: that study is redone
-                    records[record.key] = record
-        return {k: r for k, r in records.items() if r.status == "done" and all((root / o).is_file() for o in r.outputs)}
+                        continue
+        return records
+
+    def done(self, root: Path) -> dict[str, StudyRecord]:
+        last = {r.key: r for r in self.records()}
+        return {k: r for k, r in last.items() if r.status == "done" and all((root / o).is_file() for o in r.outputs)}
+
+    def written(self) -> set[str]:
+        """The outputs (relative paths) any line names: what batches in this folder wrote or began to write."""
+        return {o for r in self.records() for o in r.outputs}
+
+    def forget_outcomes(self) -> None:
+        """Start over (``--overwrite``): drop every outcome but keep, as ``writing`` lines, which files the batch
+        wrote, so they stay its own to replace even if this run is killed before it rewrites them."""
+        kept: dict[str, StudyRecord] = {}  # one line per study: every output any of its lines named
+        for r in self.records():
+            line = kept.setdefault(r.key, StudyRecord(r.key, r.kind, "writing"))
+            line.outputs += [o for o in r.outputs if o not in line.outputs]
+        lines = "".join(json.dumps(asdict(r)) + "\n" for r in kept.values() if r.outputs)
+        tmp = self.path.with_suffix(".jsonl.tmp")
+        tmp.write_text(lines, encoding="utf-8")
+        tmp.replace(self.path)
 
     def append(self, record: StudyRecord) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,15 +10,15 @@ the input tree puts them (temporary file, then rename), then append the study to
 
 Bookkeeping in the output root (suffix ``.partKofN`` when the batch is split): ``report.csv``/``report.json``
 (per study, by non-identifying key: no names, no paths; the files to share), ``keys.csv`` (key -> input path)
-and ``manifest.jsonl`` (key -> output paths, for ``--resume``). Paths mirror the input tree and can hold
-patient names, so ``keys.csv``, ``manifest.jsonl`` and the output tree itself are patient data.
+and ``manifest.jsonl`` (key -> output paths, for ``--resume``, and what the batch may replace: only files its
+manifests name, never a user's file with a mask's name). Paths mirror the input tree and can hold patient names,
+so ``keys.csv``, ``manifest.jsonl`` and the output tree itself are patient data.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import logging
 import re
 import shutil
@@ -72,6 +72,11 @@ def select_part(items: list[StudyItem], num_parts: int, part_id: int) -> list[St
             f"--part-id must be in [0, {num_parts - 1}] and --num-parts >= 1; got {part_id} of {num_parts}."
         )
     return [i for i in items if int(hashlib.sha256(i.key.encode()).hexdigest(), 16) % num_parts == part_id]
+
+
+#: a temporary file of :func:`atomic_write` (``tempfile.mkstemp(prefix=".tmp-")``, 8 random characters, then the
+#: output's suffix), which a kill mid-write leaves behind; nothing else in the output folder is deleted
+_STALE = re.compile(r"\.tmp-[a-z0-9_]{8}(\.png|\.nii\.gz|\.dcm|\.csv|\.json)?")
 
 
 def _outputs(item: StudyItem) -> dict[str, str]:
@@ -215,6 +220,8 @@ class _Runner:
         self.modality = self.segmenter.metadata["network_data_format"]["inputs"]["image"].get("modality")
         self.stage = "starting"  # what process() was doing, for the reason of an unexpected error
         self.inputs: set[Path] = set()  # every file a study of this batch is read from, resolved
+        self.ours: set[str] = set()  # outputs a batch in this output folder wrote (its manifests name them)
+        self.manifest = Manifest(options.output / f"manifest{_suffix(options)}.jsonl")
 
     def close(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -231,7 +238,14 @@ class _Runner:
         for rel in outputs.values():  # a resumed batch may replace what an interrupted run of it left
             if (self.o.output / rel).resolve() in self.inputs:
                 raise StudyError(f"its {_output_kind(rel)} would replace an input file; not segmented.")
-            if (self.o.output / rel).exists() and not (self.o.overwrite or self.o.resume):
+            if not (self.o.output / rel).exists():
+                continue
+            if rel not in self.ours:
+                raise StudyError(
+                    f"a file with its {_output_kind(rel)}'s name is in the output folder, and no batch there wrote it "
+                    "(none of its manifests names it): not replaced; choose another output folder."
+                )
+            if not (self.o.overwrite or self.o.resume):
                 raise StudyError(f"its {_output_kind(rel)} exists; pass --overwrite to replace it.")
         t0 = time.perf_counter()
         spacing, reference, datasets = None, None, None
@@ -294,6 +308,7 @@ class _Runner:
             raise StudyError(
                 f"the bundle returned a mask of shape {mask.shape} for a volume of size {reference.GetSize()}."
             )
+        self.manifest.append(StudyRecord(key=item.key, kind=item.kind, status="writing", outputs=[*outputs.values()]))
         written = []
         for kind, rel in outputs.items():
             target = self.o.output / rel
@@ -411,13 +426,22 @@ def _run_folder(options: BatchOptions) -> int:
             f"{out} already holds a batch ({manifest.path.name}); "
             "pass --resume to continue it or --overwrite to redo it."
         )
+    bookkeeping = [out / name.format(suffix) for name in ("report{}.csv", "report{}.json", "keys{}.csv")]
+    manifests = sorted(out.glob("manifest*.jsonl")) if out.is_dir() else []  # every part's
+    if not manifests and any(p.exists() for p in bookkeeping):
+        raise FileExistsError(
+            f"{out} holds {', '.join(p.name for p in bookkeeping if p.exists())} but no {manifest.path.name}: "
+            "not a batch's output folder, and its files would be replaced; choose another output folder."
+        )
+    ours = set().union(*(Manifest(m).written() for m in manifests))
     if options.overwrite and not options.resume and manifest.path.exists():
-        manifest.path.unlink()
+        manifest.forget_outcomes()
     found = discover(options.input, options.rules)
     items = select_part(found, options.num_parts, options.part_id)
     done = manifest.done(out) if options.resume else {}
-    for stale in out.rglob(".tmp-*") if out.is_dir() else []:  # left by a kill mid-write
-        stale.unlink()
+    for stale in out.rglob(".tmp-*") if out.is_dir() else []:  # left by a kill mid-write (atomic_write's names)
+        if _STALE.fullmatch(stale.name) and stale.is_file():
+            stale.unlink()
     records: list[StudyRecord] = list(done.values())
     todo = [i for i in items if i.key not in done]
     out.mkdir(parents=True, exist_ok=True)
@@ -425,6 +449,7 @@ def _run_folder(options: BatchOptions) -> int:
     runner = _Runner(options) if any(i.kind not in ("failed", "skipped") for i in todo) else None
     if runner is not None:  # no output may land on a file some study is read from (an input inside the output)
         runner.inputs = {Path(f).resolve() for i in found for f in i.files}  # every part's, not only this one's
+        runner.ours = ours
     try:
         from tqdm import tqdm
 
@@ -471,12 +496,8 @@ def merge_parts(output: str | Path) -> int:
     out = Path(output)
     records: dict[str, StudyRecord] = {}
     for path in sorted(out.glob("manifest.part*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                try:
-                    r = StudyRecord(**json.loads(line))
-                except (json.JSONDecodeError, TypeError):
-                    continue
+        for r in Manifest(path).records():
+            if r.status != "writing":  # a study killed while writing has no outcome: not in the report
                 records[r.key] = r
     if not records:
         raise FileNotFoundError(f"{out}: no manifest.part*.jsonl to merge.")

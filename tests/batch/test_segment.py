@@ -261,11 +261,53 @@ def test_existing_outputs_need_resume_or_overwrite(tiny_3d_bundle, tmp_path) -> 
     first = (out / "v_mask.nii.gz").read_bytes()
     with pytest.raises(FileExistsError, match="--resume to continue it or --overwrite"):
         run_batch(BatchOptions(**opts))
-    (out / "manifest.jsonl").unlink()  # even without a manifest, an existing mask is not replaced
-    assert run_batch(BatchOptions(**opts)) == 1
-    assert "its NIfTI mask exists; pass --overwrite" in (out / "report.csv").read_text(encoding="utf-8")
     assert (out / "v_mask.nii.gz").read_bytes() == first
     assert run_batch(BatchOptions(**opts, overwrite=True)) == 0
+    lines = [json.loads(line) for line in (out / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
+    # the first run's outcome is forgotten, its ownership of v_mask.nii.gz kept; then this run's two lines
+    assert [r["status"] for r in lines] == ["writing"] * 2 + ["done"]
+    assert all(r["outputs"] == ["v_mask.nii.gz"] for r in lines)
+
+
+def test_a_users_files_in_the_output_folder_are_never_replaced(tiny_3d_bundle, tmp_path) -> None:
+    """Only files a batch in the output folder wrote (its manifests name them) may be replaced, even with
+    ``--overwrite``: a user's own mask with the same name (ground truth kept next to the images, say), a report
+    of their own, a file of theirs that starts with ``.tmp-``."""
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    out.mkdir()
+    nib.save(nib.Nifti1Image(_vol(5).astype(np.float32), np.eye(4)), inp / "v.nii.gz")
+    nib.save(nib.Nifti1Image(_vol(5, 2).astype(np.uint8), np.eye(4)), out / "v_mask.nii.gz")
+    (out / ".tmp-notes.txt").write_text("mine", encoding="utf-8")
+    theirs = (out / "v_mask.nii.gz").read_bytes()
+    opts = dict(bundle=tiny_3d_bundle, input=inp, output=out, device="cpu", progress=False)
+    for overwrite in (False, True):
+        assert run_batch(BatchOptions(**opts, overwrite=overwrite)) == 1
+        (reason,) = [r["reason"] for r in _rows(out / "report.csv")]
+        assert reason.startswith("a file with its NIfTI mask's name is in the output folder, and no batch there wrote")
+        assert (out / "v_mask.nii.gz").read_bytes() == theirs
+        assert (out / ".tmp-notes.txt").read_text(encoding="utf-8") == "mine"
+    # a report.csv with no manifest beside it is not a batch's: refused before anything is written
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "report.csv").write_text("their report", encoding="utf-8")
+    with pytest.raises(FileExistsError, match="holds report.csv but no manifest.jsonl"):
+        run_batch(BatchOptions(**{**opts, "output": user}))
+    assert sorted(p.name for p in user.iterdir()) == ["report.csv"]
+
+
+def test_resume_replaces_what_a_kill_mid_write_left(tiny_3d_bundle, tmp_path) -> None:
+    """A kill after a mask was renamed into place but before the study's outcome line: the ``writing`` line
+    names the mask, so ``--resume`` may replace it (and does: the study is redone)."""
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    nib.save(nib.Nifti1Image(_vol(5).astype(np.float32), np.eye(4)), inp / "v.nii.gz")
+    opts = dict(bundle=tiny_3d_bundle, input=inp, output=out, device="cpu", progress=False)
+    assert run_batch(BatchOptions(**opts)) == 0
+    lines = (out / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+    (out / "manifest.jsonl").write_text(lines[0] + "\n", encoding="utf-8")  # killed before the outcome line
+    assert run_batch(BatchOptions(**opts, resume=True)) == 0
+    assert [r["status"] for r in _rows(out / "report.csv")] == ["done"]
 
 
 def test_parts_split_the_batch_and_merge(tiny_3d_bundle, tmp_path) -> None:
