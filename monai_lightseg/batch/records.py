@@ -85,8 +85,12 @@ class Manifest:
 
     def append(self, record: StudyRecord) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(asdict(record)) + "\n")
+        with self.path.open("a+b") as f:  # a line cut by a kill is ended first, so this one stays readable
+            cut = False
+            if f.seek(0, os.SEEK_END) > 0:
+                f.seek(-1, os.SEEK_END)
+                cut = f.read(1) != b"\n"
+            f.write((("\n" if cut else "") + json.dumps(asdict(record)) + "\n").encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
 

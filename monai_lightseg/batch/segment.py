@@ -74,9 +74,18 @@ def select_part(items: list[StudyItem], num_parts: int, part_id: int) -> list[St
     return [i for i in items if int(hashlib.sha256(i.key.encode()).hexdigest(), 16) % num_parts == part_id]
 
 
-#: a temporary file of :func:`atomic_write` (``tempfile.mkstemp(prefix=".tmp-")``, 8 random characters, then the
-#: output's suffix), which a kill mid-write leaves behind; nothing else in the output folder is deleted
-_STALE = re.compile(r"\.tmp-[a-z0-9_]{8}(\.png|\.nii\.gz|\.dcm|\.csv|\.json)?")
+#: a temporary file of :func:`atomic_write` (``tempfile.mkstemp(prefix=".tmp-")``: 8 random characters, then the
+#: suffix of the output it was to become), which a kill mid-write leaves behind; nothing else is deleted
+_STALE = re.compile(r"\.tmp-[a-z0-9_]{8}(\.png|\.nii\.gz|\.dcm|\.csv)")
+
+
+def _remove_stale_temporaries(out: Path, alone: bool) -> None:
+    """Delete what a kill mid-write left in ``out``: every :data:`_STALE` file when this batch is ``alone`` (not
+    split), else only those older than an hour, as the other parts of a split batch may be writing theirs now."""
+    cutoff = time.time() - 3600
+    for stale in out.rglob(".tmp-*") if out.is_dir() else []:
+        if _STALE.fullmatch(stale.name) and stale.is_file() and (alone or stale.stat().st_mtime < cutoff):
+            stale.unlink()
 
 
 def _outputs(item: StudyItem) -> dict[str, str]:
@@ -400,6 +409,7 @@ def run_batch(options: BatchOptions) -> int:
             f"{options.output} already holds a batch ({manifest.name}); "
             "pass --resume to continue it or --overwrite to redo it."
         )
+    _refuse_foreign_output(options)  # before a PACS download, not after it
     if is_dicomweb_url(options.input):
         url = str(options.input)
         cache = options.output / "pacs_cache"
@@ -416,6 +426,40 @@ def _suffix(options: BatchOptions) -> str:
     return part_suffix(options.num_parts, options.part_id)
 
 
+def _one_study_per_output(items: list[StudyItem]) -> list[StudyItem]:
+    """``items`` with every study whose outputs an earlier study (by input path) already writes marked failed:
+    ``a.jpg`` and ``a.png`` would both write ``a.png``. Decided over all studies found, so every part of a split
+    batch marks the same ones."""
+    claimed: set[str] = set()
+    clashes: dict[str, StudyItem] = {}
+    for item in sorted(items, key=lambda i: i.relpath):
+        if item.kind in ("failed", "skipped"):
+            continue
+        outputs = set(_outputs(item).values())
+        if outputs & claimed:
+            clashes[item.key] = StudyItem(
+                item.key, "failed", item.files, item.relpath, info=item.info,
+                reason="another study in the input writes an output of the same name (files that differ only in "
+                "their extension?); not segmented: rename one.",
+            )  # fmt: skip
+        claimed |= outputs
+    return [clashes.get(i.key, i) for i in items]
+
+
+def _refuse_foreign_output(options: BatchOptions) -> None:
+    """An output folder holding a batch's report or keys files (this part's or a merged batch's) with no
+    manifest beside them is not a batch's: its files would be replaced, so it is refused before anything is
+    written. A batch creates its manifest before any other file, so its own folder, even killed at once, passes."""
+    out, suffix = options.output, _suffix(options)
+    names = {n.format(s) for n in ("report{}.csv", "report{}.json", "keys{}.csv") for s in {"", suffix}}
+    found = sorted(n for n in names if (out / n).exists())
+    if found and not (out.is_dir() and any(out.glob("manifest*.jsonl"))):
+        raise FileExistsError(
+            f"{out} holds {', '.join(found)} but no manifest: not a batch's output folder, and its files would be "
+            "replaced; choose another output folder."
+        )
+
+
 def _run_folder(options: BatchOptions) -> int:
     out = options.output
     refuse_output_in_input(options.input, out, inside=True)  # before anything in the output is touched
@@ -426,25 +470,18 @@ def _run_folder(options: BatchOptions) -> int:
             f"{out} already holds a batch ({manifest.path.name}); "
             "pass --resume to continue it or --overwrite to redo it."
         )
-    bookkeeping = [out / name.format(suffix) for name in ("report{}.csv", "report{}.json", "keys{}.csv")]
-    manifests = sorted(out.glob("manifest*.jsonl")) if out.is_dir() else []  # every part's
-    if not manifests and any(p.exists() for p in bookkeeping):
-        raise FileExistsError(
-            f"{out} holds {', '.join(p.name for p in bookkeeping if p.exists())} but no {manifest.path.name}: "
-            "not a batch's output folder, and its files would be replaced; choose another output folder."
-        )
-    ours = set().union(*(Manifest(m).written() for m in manifests))
+    _refuse_foreign_output(options)
+    ours = set().union(*(Manifest(m).written() for m in out.glob("manifest*.jsonl"))) if out.is_dir() else set()
     if options.overwrite and not options.resume and manifest.path.exists():
         manifest.forget_outcomes()
-    found = discover(options.input, options.rules)
+    found = _one_study_per_output(discover(options.input, options.rules))
     items = select_part(found, options.num_parts, options.part_id)
     done = manifest.done(out) if options.resume else {}
-    for stale in out.rglob(".tmp-*") if out.is_dir() else []:  # left by a kill mid-write (atomic_write's names)
-        if _STALE.fullmatch(stale.name) and stale.is_file():
-            stale.unlink()
+    _remove_stale_temporaries(out, alone=options.num_parts == 1)
     records: list[StudyRecord] = list(done.values())
     todo = [i for i in items if i.key not in done]
     out.mkdir(parents=True, exist_ok=True)
+    manifest.path.touch()  # first, so that a run killed at once leaves a folder it can resume
     _write_keys(out / f"keys{suffix}.csv", items)
     runner = _Runner(options) if any(i.kind not in ("failed", "skipped") for i in todo) else None
     if runner is not None:  # no output may land on a file some study is read from (an input inside the output)
@@ -500,7 +537,7 @@ def merge_parts(output: str | Path) -> int:
             if r.status != "writing":  # a study killed while writing has no outcome: not in the report
                 records[r.key] = r
     if not records:
-        raise FileNotFoundError(f"{out}: no manifest.part*.jsonl to merge.")
+        raise FileNotFoundError(f"{out}: no manifest.part*.jsonl with a finished study to merge.")
     write_reports(list(records.values()), out / "report.csv", out / "report.json")
     rows = []
     for path in sorted(out.glob("keys.part*.csv")):

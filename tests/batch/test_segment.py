@@ -278,7 +278,9 @@ def test_a_users_files_in_the_output_folder_are_never_replaced(tiny_3d_bundle, t
     out.mkdir()
     nib.save(nib.Nifti1Image(_vol(5).astype(np.float32), np.eye(4)), inp / "v.nii.gz")
     nib.save(nib.Nifti1Image(_vol(5, 2).astype(np.uint8), np.eye(4)), out / "v_mask.nii.gz")
-    (out / ".tmp-notes.txt").write_text("mine", encoding="utf-8")
+    kept = [".tmp-notes.txt", ".tmp-abcdefgh.txt", ".tmp-abcdefgh", ".tmp-abcdefghi.png"]  # not atomic_write's
+    for name in kept + [".tmp-abcd_f01.nii.gz"]:  # the last one is: a kill mid-write left it
+        (out / name).write_text("x", encoding="utf-8")
     theirs = (out / "v_mask.nii.gz").read_bytes()
     opts = dict(bundle=tiny_3d_bundle, input=inp, output=out, device="cpu", progress=False)
     for overwrite in (False, True):
@@ -286,14 +288,44 @@ def test_a_users_files_in_the_output_folder_are_never_replaced(tiny_3d_bundle, t
         (reason,) = [r["reason"] for r in _rows(out / "report.csv")]
         assert reason.startswith("a file with its NIfTI mask's name is in the output folder, and no batch there wrote")
         assert (out / "v_mask.nii.gz").read_bytes() == theirs
-        assert (out / ".tmp-notes.txt").read_text(encoding="utf-8") == "mine"
-    # a report.csv with no manifest beside it is not a batch's: refused before anything is written
+        assert sorted(p.name for p in out.glob(".tmp-*")) == sorted(kept)
+    # a report.csv with no manifest beside it is not a batch's: refused before anything is written, in parts too
     user = tmp_path / "user"
     user.mkdir()
     (user / "report.csv").write_text("their report", encoding="utf-8")
-    with pytest.raises(FileExistsError, match="holds report.csv but no manifest.jsonl"):
-        run_batch(BatchOptions(**{**opts, "output": user}))
+    for parts in ({}, {"num_parts": 2, "part_id": 1}):
+        with pytest.raises(FileExistsError, match="holds report.csv but no manifest"):
+            run_batch(BatchOptions(**{**opts, "output": user, **parts}))
     assert sorted(p.name for p in user.iterdir()) == ["report.csv"]
+
+
+def test_a_batch_killed_before_its_first_study_can_be_resumed(tiny_3d_bundle, tmp_path) -> None:
+    """The manifest is created before keys.csv, so a folder with only the batch's own bookkeeping is the batch's;
+    an empty input leaves a folder that can be run into again."""
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    opts = dict(bundle=tiny_3d_bundle, input=inp, output=out, device="cpu", progress=False)
+    assert run_batch(BatchOptions(**opts)) == 0  # nothing found
+    assert (out / "manifest.jsonl").is_file() and (out / "keys.csv").is_file()
+    nib.save(nib.Nifti1Image(_vol(5).astype(np.float32), np.eye(4)), inp / "v.nii.gz")
+    assert run_batch(BatchOptions(**opts, resume=True)) == 0
+    assert (out / "v_mask.nii.gz").is_file()
+
+
+def test_two_studies_with_one_output_name_segment_only_the_first(tiny_3d_bundle, tmp_path) -> None:
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    nib.save(nib.Nifti1Image(_vol(5).astype(np.float32), np.eye(4)), inp / "v.nii.gz")
+    nib.save(nib.Nifti1Image(_vol(5, 3).astype(np.float32), np.eye(4)), inp / "v.nii")
+    opts = dict(bundle=tiny_3d_bundle, input=inp, output=out, device="cpu", progress=False)
+    for parts in (1, 2):
+        runs = [BatchOptions(**opts, overwrite=True, num_parts=parts, part_id=k) for k in range(parts)]
+        assert sorted(run_batch(r) for r in runs)[-1] == 1
+        if parts == 2:
+            merge_parts(out)
+        keys = {r["key"]: r["input_relpath"] for r in _rows(out / "keys.csv")}
+        reasons = {keys[r["key"]]: r["reason"] for r in _rows(out / "report.csv")}
+        assert reasons["v.nii"] == "" and reasons["v.nii.gz"].startswith("another study in the input writes")
 
 
 def test_resume_replaces_what_a_kill_mid_write_left(tiny_3d_bundle, tmp_path) -> None:
@@ -327,6 +359,11 @@ def test_parts_split_the_batch_and_merge(tiny_3d_bundle, tmp_path) -> None:
     assert merge_parts(out) == 6
     assert len(_rows(out / "report.csv")) == 6
     assert len(list(out.glob("v*_mask.nii.gz"))) == 6
+    # a study killed while writing (its last line says so) has no outcome: merged without it, not as "writing"
+    cut = json.dumps({"key": "k", "kind": "nifti", "status": "writing", "outputs": ["w_mask.nii.gz"]})
+    with (out / "manifest.part0of2.jsonl").open("a", encoding="utf-8") as f:
+        f.write(cut + "\n")
+    assert merge_parts(out) == 6 and {r["status"] for r in _rows(out / "report.csv")} == {"done"}
 
 
 def _run_cli(bundle: Path, inp: Path, out: Path, *extra: str) -> subprocess.Popen:
@@ -361,13 +398,13 @@ def test_sigkill_then_resume_gives_the_same_outputs(tiny_3d_bundle, tmp_path) ->
     deadline = time.time() + 600
     while time.time() < deadline:  # kill once at least one study is done and before all are
         manifest = killed / "manifest.jsonl"
-        if manifest.is_file() and manifest.read_text(encoding="utf-8").count("\n") >= 1:
+        if manifest.is_file() and manifest.read_text(encoding="utf-8").count('"status": "done"') >= 1:
             break
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    lines = (killed / "manifest.jsonl").read_text(encoding="utf-8").count("\n")
-    assert 1 <= lines < 4, "the kill came too late to test resuming"
+    done = (killed / "manifest.jsonl").read_text(encoding="utf-8").count('"status": "done"')
+    assert 1 <= done < 4, "the kill came too late to test resuming"
     proc = _run_cli(tiny_3d_bundle, inp, killed, "--resume")
     assert proc.wait(timeout=600) == 0, proc.stderr.read()[-2000:]
     for mask in sorted(reference.rglob("mask.nii.gz")):
