@@ -68,12 +68,14 @@ def to_rgb8(image: Image.Image | np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(pixels))
 
 
-def _grey_palette(image: Image.Image) -> bool:
-    """Whether every palette colour that ``image`` (mode P or PA) uses is a grey (R = G = B)."""
+def _label_palette(image: Image.Image) -> bool:
+    """Whether ``image`` (mode P or PA) is a label map: index 0 is black (the background, as in Pascal VOC) and
+    some colour it uses is not a grey. Palette order is otherwise arbitrary (Pillow's ``quantize`` may put the
+    lesion's colour at index 0), so any other palette image is read through its colours."""
     used = np.unique(np.asarray(image.getchannel("P") if image.mode == "PA" else image))
     palette = np.asarray(image.getpalette("RGB") or [], dtype=np.int64).reshape(-1, 3)
     colours = palette[used[used < len(palette)]]
-    return bool((colours == colours[:, :1]).all())
+    return len(palette) > 0 and not palette[0].any() and not (colours == colours[:, :1]).all()
 
 
 def to_binary_mask(image: Image.Image) -> Image.Image:
@@ -89,23 +91,23 @@ def to_binary_mask(image: Image.Image) -> Image.Image:
       are the labels, whatever colours the palette gives them, so foreground is every index above 0, except 255
       when other labels are present (VOC's "void" border around each object). Read through its colours, a VOC
       mask gave only the void border as foreground (its light grey), not the object (dark red, 38 in greyscale).
-      A palette of greys only (a black-and-white mask saved as GIF, where white may be index 0) is read through
-      its colours, as a greyscale mask.
+      Only where index 0 is black: palette order is otherwise arbitrary (Pillow's ``quantize`` puts a red lesion
+      at index 0 and black at 1), so other palette images, and palettes of greys only (a black-and-white GIF,
+      white perhaps at index 0), are read through their colours, as before.
     - A mask drawn in its alpha channel alone (an annotation layer exported as a transparent PNG: one colour
       everywhere, the lesion opaque): alpha above 127. Read through its colour, it was empty.
 
     The label masks of the shared Kvasir-SEG, CVC-ClinicDB and DRIVE subsets and DRIVE's FOV masks (1456 files) all
     read exactly as before. Usable as MONAI ``PILReader``'s ``converter``, as :func:`to_rgb8`."""
-    if image.mode in ("P", "PA") and not _grey_palette(image):
+    if image.mode in ("P", "PA") and _label_palette(image):
         labels = np.asarray(image.getchannel("P") if image.mode == "PA" else image)
         foreground = labels > 0
         if 255 in labels and ((labels > 0) & (labels < 255)).any():
             foreground &= labels != 255
         return Image.fromarray(foreground.astype(np.uint8) * 255)
     if image.mode in ("RGBA", "LA", "PA") and image.getchannel("A").getextrema()[0] < 128:
-        alpha = np.asarray(image.getchannel("A"))
-        if np.unique(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0).shape[0] == 1:
-            return Image.fromarray((alpha > 127).astype(np.uint8) * 255)
+        if all(low == high for low, high in image.convert("RGB").getextrema()):  # one colour everywhere
+            return Image.fromarray((np.asarray(image.getchannel("A")) > 127).astype(np.uint8) * 255)
     deep = image.mode in DEEP_MODES
     grey = np.asarray(image) if deep else np.asarray(image.convert("L"))
     floating = np.issubdtype(grey.dtype, np.floating)

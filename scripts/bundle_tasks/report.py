@@ -227,7 +227,7 @@ def report(
         path = REPO / "bundles" / name / "docs" / "results.json"
         records[name] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     replace_table(task.name, task.results_table(records))
-    if text_only:
+    if text_only and hasattr(task, "plot"):
         print("figures not redrawn (--text-only); run without it, with the docs extra, to redraw them")
-    elif hasattr(task, "plot") and any(r is not None and r["cpu_ms"] is not None for r in records.values()):
+    elif not text_only and hasattr(task, "plot") and any(r and r["cpu_ms"] is not None for r in records.values()):
         task.plot(records, REPO / "docs" / f"{task.name}_dice_vs_latency.png")

@@ -127,6 +127,17 @@ def test_a_voc_palette_mask_reads_its_labels_not_its_colours(tmp_path) -> None:
         np.testing.assert_array_equal(np.asarray(to_binary_mask(image.convert("PA"))) > 127, truth)
 
 
+def test_a_palette_mask_without_black_at_index_0_reads_through_its_colours(tmp_path) -> None:
+    """Palette order is arbitrary: Pillow's quantize puts a red lesion at index 0 and the black background at 1.
+    By index that mask would read inverted; it reads through its colours (red: 76 in grey, a label map), as before."""
+    truth = _mask_sample()
+    red = Image.fromarray(np.dstack([truth * 255, truth * 0, truth * 0]).astype(np.uint8)).quantize(2)
+    red.save(tmp_path / "red.png")
+    with Image.open(tmp_path / "red.png") as image:
+        assert image.mode == "P" and tuple(image.getpalette()[:3]) != (0, 0, 0)
+        np.testing.assert_array_equal(np.asarray(to_binary_mask(image)) > 127, truth)
+
+
 def test_a_grey_palette_mask_reads_through_its_colours_even_with_white_at_index_0(tmp_path) -> None:
     """A black-and-white mask saved with a palette (GIF) may hold white at index 0: its colours say which is which."""
     truth = _mask_sample()
