@@ -543,8 +543,12 @@ def merge_parts(output: str | Path) -> int:
     for path in sorted(out.glob("keys.part*.csv")):
         with path.open(newline="", encoding="utf-8") as f:
             rows += list(csv.reader(f))[1:]
-    with (out / "keys.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["key", "kind", "input_relpath"])
-        writer.writerows(sorted(set(map(tuple, rows))))
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["key", "kind", "input_relpath"])
+            writer.writerows(sorted(set(map(tuple, rows))))
+
+    atomic_write(out / "keys.csv", write, suffix=".csv")
     return len(records)
