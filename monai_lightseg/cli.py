@@ -212,7 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--output", required=True, help="output root (mirrors the input tree; not inside it)")
     seg.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA when available)")
     seg.add_argument("--resume", action="store_true", help="skip studies the manifest lists as fully written")
-    seg.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    seg.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="redo every study, replacing outputs a batch here wrote (no other files)",
+    )
     seg.add_argument("--num-parts", type=int, default=1, help="split the batch into this many parts")
     seg.add_argument("--part-id", type=int, default=0, help="which part this process runs (0-based)")
     seg.add_argument("--modality", nargs="*", default=["CT", "MR"], help="DICOM modalities to segment")
