@@ -38,7 +38,13 @@ from monai_lightseg.io.discovery import SeriesRules, StudyItem, discover
 from monai_lightseg.io.errors import StudyError
 from monai_lightseg.io.photographs import to_rgb8
 from monai_lightseg.io.volumes import read_nifti
-from monai_lightseg.io.writers import atomic_write, write_nifti_mask, write_png_mask
+from monai_lightseg.io.writers import (
+    TEMPORARY_PREFIX,
+    atomic_write,
+    is_atomic_write_temporary,
+    write_nifti_mask,
+    write_png_mask,
+)
 
 __all__ = ["BatchOptions", "run_batch", "merge_parts", "select_part"]
 
@@ -74,17 +80,13 @@ def select_part(items: list[StudyItem], num_parts: int, part_id: int) -> list[St
     return [i for i in items if int(hashlib.sha256(i.key.encode()).hexdigest(), 16) % num_parts == part_id]
 
 
-#: a temporary file of :func:`atomic_write` (``tempfile.mkstemp(prefix=".tmp-")``: 8 random characters, then the
-#: suffix of the output it was to become), which a kill mid-write leaves behind; nothing else is deleted
-_STALE = re.compile(r"\.tmp-[a-z0-9_]{8}(\.png|\.nii\.gz|\.dcm|\.csv)")
-
-
 def _remove_stale_temporaries(out: Path, alone: bool) -> None:
-    """Delete what a kill mid-write left in ``out``: every :data:`_STALE` file when this batch is ``alone`` (not
-    split), else only those older than an hour, as the other parts of a split batch may be writing theirs now."""
+    """Delete what a kill mid-write left in ``out`` (:func:`is_atomic_write_temporary`, nothing else): all of it
+    when this batch is ``alone`` (not split), else only what is older than an hour, as the other parts of a split
+    batch may be writing theirs now."""
     cutoff = time.time() - 3600
-    for stale in out.rglob(".tmp-*") if out.is_dir() else []:
-        if _STALE.fullmatch(stale.name) and stale.is_file() and (alone or stale.stat().st_mtime < cutoff):
+    for stale in out.rglob(f"{TEMPORARY_PREFIX}*") if out.is_dir() else []:
+        if is_atomic_write_temporary(stale.name) and stale.is_file() and (alone or stale.stat().st_mtime < cutoff):
             stale.unlink()
 
 
@@ -470,7 +472,6 @@ def _run_folder(options: BatchOptions) -> int:
             f"{out} already holds a batch ({manifest.path.name}); "
             "pass --resume to continue it or --overwrite to redo it."
         )
-    _refuse_foreign_output(options)
     ours = set().union(*(Manifest(m).written() for m in out.glob("manifest*.jsonl"))) if out.is_dir() else set()
     if options.overwrite and not options.resume and manifest.path.exists():
         manifest.forget_outcomes()
@@ -482,7 +483,7 @@ def _run_folder(options: BatchOptions) -> int:
     todo = [i for i in items if i.key not in done]
     out.mkdir(parents=True, exist_ok=True)
     manifest.path.touch()  # first, so that a run killed at once leaves a folder it can resume
-    _write_keys(out / f"keys{suffix}.csv", items)
+    _write_keys(out / f"keys{suffix}.csv", [(i.key, i.kind, i.relpath) for i in items])
     runner = _Runner(options) if any(i.kind not in ("failed", "skipped") for i in todo) else None
     if runner is not None:  # no output may land on a file some study is read from (an input inside the output)
         runner.inputs = {Path(f).resolve() for i in found for f in i.files}  # every part's, not only this one's
@@ -516,13 +517,14 @@ def _run_folder(options: BatchOptions) -> int:
     return 1 if any(r.status == "failed" for r in records) else 0
 
 
-def _write_keys(path: Path, items: list[StudyItem]) -> None:
+def _write_keys(path: Path, rows: list[tuple[str, str, str]]) -> None:
+    """``keys.csv``: (key, kind, input_relpath) rows, written atomically."""
+
     def write(tmp: Path) -> None:
         with tmp.open("w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(["key", "kind", "input_relpath"])
-            for i in items:
-                writer.writerow([i.key, i.kind, i.relpath])
+            writer.writerows(rows)
 
     atomic_write(path, write, suffix=".csv")
 
@@ -543,12 +545,5 @@ def merge_parts(output: str | Path) -> int:
     for path in sorted(out.glob("keys.part*.csv")):
         with path.open(newline="", encoding="utf-8") as f:
             rows += list(csv.reader(f))[1:]
-
-    def write(tmp: Path) -> None:
-        with tmp.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["key", "kind", "input_relpath"])
-            writer.writerows(sorted(set(map(tuple, rows))))
-
-    atomic_write(out / "keys.csv", write, suffix=".csv")
+    _write_keys(out / "keys.csv", sorted(set(map(tuple, rows))))
     return len(records)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,19 @@ import numpy as np
 import SimpleITK as sitk
 from PIL import Image
 
-__all__ = ["atomic_write", "write_nifti_mask", "write_png_mask"]
+__all__ = ["TEMPORARY_PREFIX", "atomic_write", "is_atomic_write_temporary", "write_nifti_mask", "write_png_mask"]
+
+
+#: the name every :func:`atomic_write` temporary starts with
+TEMPORARY_PREFIX = ".tmp-"
+#: ``tempfile.mkstemp``'s 8 random characters after the prefix, then a suffix the package's writers pass
+_TEMPORARY = re.compile(re.escape(TEMPORARY_PREFIX) + r"[a-z0-9_]{8}(\.png|\.nii\.gz|\.dcm|\.csv)")
+
+
+def is_atomic_write_temporary(name: str) -> bool:
+    """Whether a file ``name`` is one of :func:`atomic_write`'s temporaries (left behind only by a kill mid-write):
+    so a clean-up deletes those and never a user's file that merely starts with ``.tmp-``."""
+    return _TEMPORARY.fullmatch(name) is not None
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None], suffix: str = "") -> Path:
@@ -22,7 +35,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], suffix: str = 
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
