@@ -234,9 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the network as trained (default: as the bundle says; its batch norms folded for speed)",
     )  # fmt: skip
     seg.add_argument(
-        "--runtime", choices=["eager", "torchscript", "onnxruntime"], default=None,
-        help="how the network runs: PyTorch eager, TorchScript, or ONNX Runtime on the CPU "
-        "(default: the bundle's runtime, eager)",
+        "--runtime", choices=["eager", "torchscript", "onnxruntime", "auto"], default=None,
+        help="how the network runs: PyTorch eager, TorchScript, ONNX Runtime on the CPU, or auto (ONNX Runtime "
+        "when the network runs on the CPU and the onnx extra is installed, else eager) (default: the bundle's "
+        "runtime)",
     )  # fmt: skip
     seg.add_argument(
         "--flip-tta", action="store_true",

@@ -66,7 +66,7 @@ class BatchOptions:
     pacs_filters: dict[str, str] = field(default_factory=dict)
     store: bool = True
     reparameterize: bool | None = None  # None: as the bundle's inference.json says
-    runtime: str | None = None  # "eager", "torchscript" or "onnxruntime"; None: as the bundle's inference.json says
+    runtime: str | None = None  # "eager", "torchscript", "onnxruntime", "auto"; None: the bundle says
     flip_tta: bool | None = None  # mean logit over the image and its flips; None: as the bundle's inference.json says
     scale_tta: bool | None = None  # mean logit over rescaled copies; None: as the bundle's inference.json says
 

@@ -22,8 +22,8 @@ class ReparameterizeNetwork:
     For inference and evaluation only: the folded network is eval-only. A bundle's ``inference.json`` sets
     ``"reparameterize": true`` and ``"runtime": "eager"``; ``--reparameterize false`` on
     ``python -m monai.bundle run`` turns folding off, ``--runtime torchscript`` runs the folded network scripted and
-    frozen, ``--runtime onnxruntime`` on ONNX Runtime (:func:`monai_lightseg.inference.runtimes.deploy`; both always
-    folded).
+    frozen, ``--runtime onnxruntime`` on ONNX Runtime, ``--runtime auto`` on ONNX Runtime on a CPU with it installed
+    and eager otherwise (:func:`monai_lightseg.inference.runtimes.deploy`; all three always folded).
 
     Args:
         enabled: False leaves the network as it is (with the ``eager`` runtime).

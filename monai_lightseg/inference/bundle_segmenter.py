@@ -64,9 +64,10 @@ class BundleSegmenter:
         bundle_dir: the bundle folder (``configs/inference.json``, ``configs/metadata.json``, ``models/model.pt``).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; default: the bundle's own choice (CUDA when present).
         reparameterize: True or False overrides the bundle's ``reparameterize`` setting (default: absent = False).
-        runtime: ``"eager"``, ``"torchscript"`` or ``"onnxruntime"`` (:mod:`monai_lightseg.inference.runtimes`;
-            the last two always fold, ONNX Runtime runs on the CPU); default: the bundle's ``runtime`` setting, else
-            eager.
+        runtime: ``"eager"``, ``"torchscript"``, ``"onnxruntime"`` or ``"auto"``
+            (:mod:`monai_lightseg.inference.runtimes`; all but eager always fold; ONNX Runtime runs on the CPU, so
+            ``auto`` takes it for a CPU device with the ``onnx`` extra installed and eager otherwise); default: the
+            bundle's ``runtime`` setting, else eager.
         flip_tta: True or False overrides the bundle's ``flip_tta`` setting (default: absent = False): the mean logit
             over the image and its flips along the bundle's ``flip_tta_axes`` (every spatial axis when absent),
             :class:`~monai_lightseg.inference.FlipAveragingInferer`. The inferer is the bundle's ``tta_inferer``

@@ -5,12 +5,17 @@ All start from :func:`monai_lightseg.networks.reparameterize` of the loaded netw
 (``torch.jit.optimize_for_inference``): 4-24 % off the folded latency in 2D on 2 CPU threads (more for dense 3D
 convs), on CPU or CUDA. ``onnxruntime`` exports that with ``torch.onnx.export(dynamo=True)`` and runs it on ONNX
 Runtime's CPU execution provider; the export is made once per input shape (a sliding window calls with one or two
-shapes) and kept in memory. Install: ``pip install 'monai_lightseg[onnx]'``.
+shapes) and kept in memory. Install: ``pip install 'monai_lightseg[onnx]'``. ``auto`` runs ONNX Runtime where it can
+(the network on the CPU, the extra installed) and eager PyTorch otherwise (on a GPU, or without the extra): one
+bundle setting for both machines, for a bundle whose network was measured faster on ONNX Runtime than eager.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import io
+import logging
 import warnings
 
 import torch
@@ -22,6 +27,7 @@ from monai_lightseg.networks.reparameterize import reparameterize
 __all__ = [
     "RUNTIMES",
     "OnnxRuntimeNetwork",
+    "choose_runtime",
     "deploy",
     "deploy_as_bundle_says",
     "deploy_as_configured",
@@ -30,7 +36,29 @@ __all__ = [
 ]
 
 #: the runtimes :func:`deploy` accepts
-RUNTIMES = ("eager", "torchscript", "onnxruntime")
+RUNTIMES = ("eager", "torchscript", "onnxruntime", "auto")
+
+logger = logging.getLogger(__name__)
+
+#: the packages the ``onnxruntime`` runtime imports (the ``onnx`` extra)
+_ONNX_PACKAGES = ("onnx", "onnxruntime", "onnxscript")
+#: loggers of the exporter: a line per optimisation pass at INFO (hundreds in a bundle's log) and, at WARNING, one
+#: per torchvision operator it skips ("torchvision is not installed"), which says nothing about our networks
+_EXPORTER_LOGGERS = ("onnxscript", "onnx_ir", "torch.onnx")
+
+
+@contextlib.contextmanager
+def _exporter_quiet():
+    """The exporter's loggers at ERROR for the duration; a failed export raises (and ``auto`` logs it)."""
+    loggers = [logging.getLogger(name) for name in _EXPORTER_LOGGERS]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(max(log.getEffectiveLevel(), logging.ERROR))
+    try:
+        yield
+    finally:
+        for log, level in zip(loggers, levels):
+            log.setLevel(level)
 
 
 class OnnxRuntimeNetwork(nn.Module):
@@ -38,12 +66,17 @@ class OnnxRuntimeNetwork(nn.Module):
 
     Shapes: (N, C, *S) float tensor in, (N, K, *S) logits out, on the input's device (computed on the CPU).
 
+    Always in eval mode (``training`` is False from the start, so MONAI's ``eval_mode``, which restores the mode it
+    found, never asks it to train).
+
     Args:
         network: the module to export (eval mode; re-parameterised by :func:`deploy`).
         threads: ONNX Runtime's intra-op threads (default: ``torch.get_num_threads()``).
+        fall_back_to_eager: when the export fails (an operator the installed exporter cannot write), log a warning
+            and run ``network`` in PyTorch from then on instead of raising (the ``auto`` runtime).
     """
 
-    def __init__(self, network: nn.Module, threads: int | None = None) -> None:
+    def __init__(self, network: nn.Module, threads: int | None = None, fall_back_to_eager: bool = False) -> None:
         super().__init__()
         try:
             import onnxruntime  # noqa: F401
@@ -53,7 +86,10 @@ class OnnxRuntimeNetwork(nn.Module):
             ) from err
         self.network = network.eval()
         self.threads = threads or torch.get_num_threads()
+        self.fall_back_to_eager = fall_back_to_eager
         self._sessions: dict[tuple[int, ...], object] = {}
+        self._eager: nn.Module | None = None  # set once an export has failed and the fallback is allowed
+        self.train(False)
 
     def _session(self, x: torch.Tensor):
         key = tuple(x.shape)
@@ -61,7 +97,7 @@ class OnnxRuntimeNetwork(nn.Module):
             import onnxruntime as ort
 
             buffer = io.BytesIO()
-            with warnings.catch_warnings(), torch.no_grad():
+            with warnings.catch_warnings(), torch.no_grad(), _exporter_quiet():
                 warnings.simplefilter("ignore")  # the exporter's notes on ops of packages that are not installed
                 program = torch.onnx.export(self.network.cpu(), (x.cpu(),), dynamo=True, verbose=False)
             program.save(buffer)
@@ -78,7 +114,17 @@ class OnnxRuntimeNetwork(nn.Module):
         return self._sessions[key]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        session = self._session(x)
+        if self._eager is not None:
+            return self._eager(x)
+        try:
+            session = self._session(x)
+        except Exception as err:  # the exporter raises many kinds; only the fallback case is caught
+            if not self.fall_back_to_eager:
+                raise
+            logger.warning("ONNX export failed (%s: %s); running the network in PyTorch instead.",
+                           type(err).__name__, err)  # fmt: skip
+            self._eager = to_preferred_memory_format(self.network)
+            return self._eager(x)
         (name,) = [i.name for i in session.get_inputs()]
         (out,) = session.run(None, {name: x.detach().cpu().float().numpy()})
         return torch.from_numpy(out).to(x.device)
@@ -120,9 +166,18 @@ def to_preferred_memory_format(network: nn.Module) -> nn.Module:
     return network.to(memory_format=fmt)
 
 
+def choose_runtime(network: nn.Module) -> str:
+    """What ``"auto"`` runs ``network`` on: ``"onnxruntime"`` when all its parameters are on the CPU and the
+    ``onnx`` extra is installed, else ``"eager"`` (ONNX Runtime here computes on the CPU, so a GPU keeps PyTorch)."""
+    on_cpu = all(p.device.type == "cpu" for p in network.parameters())
+    installed = all(importlib.util.find_spec(name) is not None for name in _ONNX_PACKAGES)
+    return "onnxruntime" if on_cpu and installed else "eager"
+
+
 def deploy(network: nn.Module, runtime: str = "eager", threads: int | None = None) -> nn.Module:
     """The loaded ``network`` as ``runtime`` runs it (:data:`RUNTIMES`), re-parameterised, eval-only; on the CPU in
-    the memory layout that pays for it (:func:`to_preferred_memory_format`).
+    the memory layout that pays for it (:func:`to_preferred_memory_format`). ``"auto"``: :func:`choose_runtime`,
+    and eager PyTorch if the ONNX export fails.
 
     Example::
 
@@ -132,6 +187,12 @@ def deploy(network: nn.Module, runtime: str = "eager", threads: int | None = Non
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; choose one of {list(RUNTIMES)}.")
     folded = reparameterize(network)
+    if runtime == "auto":
+        chosen = choose_runtime(folded)
+        logger.info("Runtime auto: %s.", "ONNX Runtime" if chosen == "onnxruntime" else "PyTorch (eager)")
+        if chosen == "onnxruntime":
+            return OnnxRuntimeNetwork(folded, threads, fall_back_to_eager=True)
+        runtime = chosen
     if runtime == "onnxruntime":
         return OnnxRuntimeNetwork(folded, threads)
     folded = to_preferred_memory_format(folded)

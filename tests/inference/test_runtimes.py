@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.util
+import logging
+
 import numpy as np
 import pytest
 import torch
+from monai.networks.utils import eval_mode
 
-from monai_lightseg.inference import BundleSegmenter, OnnxRuntimeNetwork, deploy
-from monai_lightseg.inference.runtimes import deploy_as_bundle_says, deploy_as_configured, to_preferred_memory_format
+from monai_lightseg.inference import BundleSegmenter, OnnxRuntimeNetwork, deploy, runtimes
+from monai_lightseg.inference.runtimes import (
+    choose_runtime,
+    deploy_as_bundle_says,
+    deploy_as_configured,
+    to_preferred_memory_format,
+)
 from monai_lightseg.networks import create_net, is_reparameterized
 from tests.bundles.conftest import copy_bundle, ensure_weights
 from tests.networks.test_reparameterize import randomize_batch_norms
@@ -112,6 +121,71 @@ def test_onnxruntime_matches_eager(name: str, spatial_dims: int) -> None:
         runtime.train()
 
 
+def _without_onnx_extra(monkeypatch) -> None:
+    """As if ``pip install 'monai_lightseg[onnx]'`` had not been run."""
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        return None if name in runtimes._ONNX_PACKAGES else real(name, *args)
+
+    monkeypatch.setattr(runtimes.importlib.util, "find_spec", find_spec)
+
+
+@needs_onnxruntime
+def test_onnxruntime_network_runs_under_monai_eval_mode_and_keeps_the_log_short(caplog) -> None:
+    """MONAI's evaluators wrap every step in ``eval_mode``, which puts back the mode it found: the network must be
+    in eval mode from the start (it was not, and ``python -m monai.bundle run`` with ONNX Runtime failed on the
+    first frame). The exporter's hundreds of INFO lines stay out of the log."""
+    net = create_net("light_u2net", "tiny", spatial_dims=2, in_channels=3, out_channels=1)
+    runtime = deploy(net, "onnxruntime", threads=1)
+    assert not runtime.training
+    with caplog.at_level(logging.INFO), eval_mode(runtime):
+        out = runtime(torch.randn(1, 3, 32, 32))
+    assert out.shape == (1, 1, 32, 32) and not runtime.training
+    assert not [r for r in caplog.records if r.name.split(".")[0] in ("onnxscript", "onnx_ir")]
+
+
+@needs_onnxruntime
+def test_auto_runtime_is_onnxruntime_on_the_cpu_and_eager_elsewhere(monkeypatch) -> None:
+    """``auto``: ONNX Runtime for a CPU network with the extra installed; eager PyTorch (folded) for a network off
+    the CPU (ONNX Runtime would compute on the CPU) or without the extra."""
+    net = create_net("light_u2net", "tiny", spatial_dims=2, in_channels=3, out_channels=1)
+    assert choose_runtime(net) == "onnxruntime"
+    assert isinstance(deploy(net, "auto"), OnnxRuntimeNetwork)
+    assert choose_runtime(create_net("light_u2net", "tiny", spatial_dims=2, in_channels=3, out_channels=1).to("meta")) \
+        == "eager"
+    _without_onnx_extra(monkeypatch)
+    assert choose_runtime(net) == "eager"
+    folded = deploy(net, "auto")
+    assert not isinstance(folded, OnnxRuntimeNetwork) and is_reparameterized(folded)
+
+
+@needs_onnxruntime
+def test_auto_runtime_runs_pytorch_when_the_export_fails(monkeypatch, caplog) -> None:
+    """An export the installed exporter cannot write: ``auto`` logs a warning and gives eager's output from then
+    on; an explicit ``onnxruntime`` raises."""
+    net = randomize_batch_norms(create_net("light_u2net", "tiny", spatial_dims=2, in_channels=3, out_channels=1))
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = net.eval()(x)
+
+    def cannot_export(self, x):
+        raise NotImplementedError("no ONNX symbol for this operator")
+
+    monkeypatch.setattr(OnnxRuntimeNetwork, "_session", cannot_export)
+    auto = deploy(net, "auto", threads=1)
+    with caplog.at_level(logging.WARNING), torch.no_grad():
+        got = auto(x)
+        auto(x)
+    assert torch.allclose(got, expected, atol=1e-4)
+    assert [r.getMessage() for r in caplog.records if "ONNX export failed" in r.getMessage()] == [
+        "ONNX export failed (NotImplementedError: no ONNX symbol for this operator); running the network in PyTorch "
+        "instead."
+    ]  # once, not per call
+    with pytest.raises(NotImplementedError):
+        deploy(net, "onnxruntime", threads=1)(x)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("runtime", "kind"),
@@ -129,3 +203,4 @@ def test_bundle_segmenter_runtimes_give_the_eager_masks(tmp_path, runtime: str, 
         a, b = eager(sample), other(sample)
         assert a.shape == b.shape and a.any()
         assert np.count_nonzero(a != b) <= 1e-4 * a.size, sample.name
+
