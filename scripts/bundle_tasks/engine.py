@@ -225,7 +225,8 @@ class Task:
     #: short name (``make_bundles.py --task``) and the bundles' folder-name prefix
     name: str
     prefix: str
-    #: bundle folder name -> {"target", "args", "title", "seed"}
+    #: bundle folder name -> {"target", "args", "title", "seed"}, optionally "inference_options": a bundle's own
+    #: values of inference.json's settings (``runtime``, ``reparameterize`` or a key of ``inference_options``)
     networks: dict[str, dict]
     spatial_dims: int
     in_channels: int
@@ -255,6 +256,15 @@ class Task:
             "out_channels": self.out_channels,
             **spec["args"],
         }
+
+    def bundle_inference_options(self, spec: dict) -> dict:
+        """The task's ``inference_options`` with a bundle's own values over them (``spec["inference_options"]``, for
+        a setting measured on that bundle alone); a key that is no setting of inference.json is refused."""
+        own = spec.get("inference_options", {})
+        unknown = set(own) - set(self.inference_options) - {"runtime", "reparameterize"}
+        if unknown:
+            raise ValueError(f"{self.name}: inference_options {sorted(unknown)} are not settings of inference.json")
+        return {**self.inference_options, **own}
 
     def datalist(self, split: str) -> str:
         """Config expression of the committed split ``split`` (``training`` or ``validation``)."""
@@ -373,7 +383,7 @@ def inference_config(task: Task, spec: dict) -> dict:
         "network": "$@network_def.to(@device)",
         "reparameterize": True,
         "runtime": "eager",
-        **task.inference_options,
+        **task.bundle_inference_options(spec),
         # files that cannot be decoded are left out, named with the reason, and fail the run at its end (RunSummary)
         "unreadable": "$[]",
         "datalist": f"$monai_lightseg.data.readable_items({task.inference_datalist[1:]}, @unreadable)",
