@@ -39,11 +39,16 @@ class MeanLogitEnsemble(nn.Module):
         return torch.stack([member(x) for member in self.members]).mean(dim=0)
 
 
+#: inference.json settings that say how the network runs, not what it computes (the runtimes give the same masks,
+#: tests/inference/test_runtimes.py): members may differ in them, and the ensemble then runs eager PyTorch
+HOW_IT_RUNS = ("runtime",)
+
+
 def build(bundles: list[Path], out: Path) -> None:
     """Write the ensemble bundle folder ``out`` from the trained bundle folders ``bundles`` (first = template)."""
     if out.exists():
         raise SystemExit(f"seed_ensemble: {out} exists; choose a new folder (nothing is overwritten)")
-    defs, weights, rest = [], {}, None
+    defs, weights, rest, runtimes = [], {}, None, set()
     for i, bundle in enumerate(bundles):
         config, model = bundle / "configs" / "inference.json", bundle / "models" / "model.pt"
         for path in (config, model):
@@ -51,6 +56,7 @@ def build(bundles: list[Path], out: Path) -> None:
                 raise SystemExit(f"seed_ensemble: {path} does not exist (not a trained bundle)")
         settings = json.loads(config.read_text(encoding="utf-8"))
         defs.append(settings.pop("network_def"))
+        runtimes.add(json.dumps([settings.pop(key, None) for key in HOW_IT_RUNS]))
         rest = settings if rest is None else rest
         differ = sorted(k for k in set(rest) | set(settings) if rest.get(k) != settings.get(k))
         if differ:  # only the first member's configs are used: every member must be run the same way
@@ -61,6 +67,8 @@ def build(bundles: list[Path], out: Path) -> None:
     config_path = out / "configs" / "inference.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
     config["network_def"] = {"_target_": "seed_ensemble.MeanLogitEnsemble", "members": defs}
+    if len(runtimes) > 1:
+        config["runtime"] = "eager"
     config_path.write_text(json.dumps(config, indent=4) + "\n", encoding="utf-8")
     (out / "models").mkdir()
     torch.save(weights, out / "models" / "model.pt")

@@ -204,3 +204,20 @@ def test_bundle_segmenter_runtimes_give_the_eager_masks(tmp_path, runtime: str, 
         assert a.shape == b.shape and a.any()
         assert np.count_nonzero(a != b) <= 1e-4 * a.size, sample.name
 
+
+@pytest.mark.slow
+@needs_onnxruntime
+def test_light_u2net_bundle_runs_on_onnxruntime_and_without_it_gives_the_same_masks(tmp_path, monkeypatch) -> None:
+    """The LightU2Net polyp bundle ships ``"runtime": "auto"``: ONNX Runtime on this CPU; without the onnx extra the
+    same bundle runs on PyTorch and writes the same masks on its shipped samples."""
+    root = copy_bundle("polyp_endoscopy_light_u2net_segmentation", tmp_path)
+    ensure_weights(root)
+    onnx = BundleSegmenter(root, device="cpu")
+    assert onnx.runtime == "auto" and isinstance(onnx.network, OnnxRuntimeNetwork)
+    _without_onnx_extra(monkeypatch)
+    eager = BundleSegmenter(root, device="cpu")
+    assert not isinstance(eager.network, OnnxRuntimeNetwork) and is_reparameterized(eager.network)
+    for sample in sorted((root / "sample_data" / "images").iterdir()):
+        a, b = onnx(sample), eager(sample)
+        assert a.shape == b.shape and a.any()
+        assert np.count_nonzero(a != b) <= 1e-4 * a.size, sample.name
