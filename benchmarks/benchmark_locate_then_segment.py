@@ -141,7 +141,7 @@ def run_case(args) -> dict:
 
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    parser, net = trained_network(args.bundle, "benchmark_locate_then_segment")
+    parser, net = trained_network(args.bundle, "benchmark_locate_then_segment", runtime=args.runtime)
     net = net.to(device)
     roi = parser.get_parsed_content("roi_size")
     frame_size = int(parser.get("frame_size", 0)) if args.frame_size is None else args.frame_size
@@ -234,6 +234,11 @@ def main() -> int:
     ap.add_argument("--frame-size", type=int, default=None, help="default: the bundle's frame_size, if any")
     ap.add_argument("--inferers", nargs="+", choices=INFERERS, default=list(INFERERS))
     ap.add_argument("--max-lesions", type=int, default=None, help="K >= 1: keep K lesions (largest mass / area)")
+    ap.add_argument(
+        "--runtime", choices=["eager", "torchscript", "onnxruntime", "auto"], default=None,
+        help="how the network runs (default: as the bundle's inference.json says); ONNX Runtime exports once per "
+        "window batch shape inside the first canvas's time, so compare paths on eager",
+    )  # fmt: skip
     ap.add_argument("--out", type=Path)
     ap.add_argument("--inferer", choices=INFERERS, help=argparse.SUPPRESS)  # one case, in a subprocess
     ap.add_argument("--size", help=argparse.SUPPRESS)
@@ -251,6 +256,7 @@ def main() -> int:
                 cmd += [f"--{key}", str(getattr(args, key))]
             cmd += [] if args.frame_size is None else ["--frame-size", str(args.frame_size)]
             cmd += [] if args.max_lesions is None else ["--max-lesions", str(args.max_lesions)]
+            cmd += [] if args.runtime is None else ["--runtime", args.runtime]
             done = subprocess.run(cmd, capture_output=True, text=True, check=True)
             case = json.loads(done.stdout.strip().splitlines()[-1])
             seconds = sum(r["seconds"] for r in case["rows"])
@@ -272,6 +278,7 @@ def main() -> int:
             "downsample": args.downsample,
             "margin": args.margin,
             "max_lesions": args.max_lesions,
+            "runtime": args.runtime or "as the bundle says",
             "frame_size": results[0].get("frame_size") if results else None,
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)

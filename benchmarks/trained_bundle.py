@@ -16,18 +16,22 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def trained_network(bundle: Path, script: str, require: tuple[str, ...] = (), deployed: bool = True):
+def trained_network(
+    bundle: Path, script: str, require: tuple[str, ...] = (), deployed: bool = True, runtime: str | None = None
+):
     """(parser of ``bundle``/configs/inference.json, its ``network_def`` with ``models/model.pt`` loaded, on the
-    CPU in eval mode, re-parameterised and put on the bundle's ``runtime`` where its inference.json says so; with
-    ``deployed=False`` the network as trained). Refuses by name (``SystemExit`` starting with ``script``) a bundle
-    whose inference.json lacks a key in ``require`` (``("frame_size",)``: not a polyp bundle) or that has no trained
-    weights."""
+    CPU in eval mode, re-parameterised and put on the bundle's ``runtime`` where its inference.json says so, or on
+    ``runtime`` when given; with ``deployed=False`` the network as trained). Refuses by name (``SystemExit`` starting
+    with ``script``) a bundle whose inference.json lacks a key in ``require`` (``("frame_size",)``: not a polyp
+    bundle) or that has no trained weights."""
     import torch
     from monai.bundle import ConfigParser
 
     config = bundle / "configs" / "inference.json"
     parser = ConfigParser()
     parser.read_config(str(config))
+    if runtime is not None:
+        parser["runtime"] = runtime
     missing = [key for key in require if key not in parser.config]
     if missing:
         raise SystemExit(f"{script}: {config} has no {', '.join(missing)} (not a polyp bundle)")

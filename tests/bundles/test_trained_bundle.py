@@ -45,3 +45,17 @@ def test_the_latency_comparison_times_both_forms_of_each_bundle_at_each_batch(tm
     rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
     assert {(r["form"], r["batch"]) for r in rows} == {("trained", 1), ("trained", 4), ("deployed", 1), ("deployed", 4)}
     assert all(r["ms_per_window"] > 0 and len(r["rounds"]) == 1 for r in rows)
+
+
+def test_a_runtime_given_by_the_caller_replaces_the_bundles() -> None:
+    """LightU2Net's bundle says ``"runtime": "auto"`` (ONNX Runtime here when installed); a benchmark that asks
+    for eager gets the folded PyTorch network with the same logits."""
+    from monai_lightseg.inference import OnnxRuntimeNetwork
+
+    parser, eager = trained_network(LIGHT, "test", runtime="eager")
+    assert parser.get("runtime") == "eager" and not isinstance(eager, OnnxRuntimeNetwork)
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in eager.modules())
+    _, raw = trained_network(LIGHT, "test", deployed=False)
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(eager(x), raw(x), atol=1e-4, rtol=1e-4)
