@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     for bundle in args.bundle:
         if not samples(bundle):
             ap.error(f"{bundle}: no sample frames to time (sample_data/images)")
-    runs = [(b, r) for b in args.bundle for r in args.runtime]
+    runs = [(b.resolve(), r) for b in args.bundle for r in args.runtime]  # the fresh process runs in REPO
     result: dict = {"machine": cpu_name(), "threads": 2, "rounds": args.rounds, "passes_per_round": PASSES, "runs": {}}
     for bundle, runtime in runs:
         result["runs"][f"{bundle}:{runtime}"] = {"fresh_process": first_frame(bundle, runtime)}

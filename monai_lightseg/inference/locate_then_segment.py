@@ -15,7 +15,7 @@ from monai.utils import ensure_tuple_rep
 from scipy import ndimage
 from torch import nn
 
-from monai_lightseg.inference.runtimes import to_preferred_memory_format
+from monai_lightseg.inference.runtimes import OnnxRuntimeNetwork, to_preferred_memory_format
 from monai_lightseg.networks.reparameterize import reparameterize
 
 __all__ = ["LocateThenSegmentInferer"]
@@ -241,8 +241,10 @@ class LocateThenSegmentInferer(Inferer):
     def _deployed(self, network: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
         """The folded copy of an eval-mode module, made once per set of weights: keyed by the module and the
         version counters of its parameters and buffers (an in-place update such as ``load_state_dict`` or an
-        optimiser step changes them)."""
-        if not self.reparameterize or not isinstance(network, nn.Module) or network.training:
+        optimiser step changes them). A network already deployed on another runtime (ONNX Runtime, TorchScript:
+        :func:`monai_lightseg.inference.deploy`, folded there) is used as it is."""
+        deployed = isinstance(network, (OnnxRuntimeNetwork, torch.jit.ScriptModule))  # a frozen script has no .training
+        if not self.reparameterize or not isinstance(network, nn.Module) or deployed or network.training:
             return network
         tensors = [*network.parameters(), *network.buffers()]
         key = (id(network), tuple(t._version for t in tensors), tuple(t.data_ptr() for t in tensors))

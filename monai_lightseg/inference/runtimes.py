@@ -16,6 +16,7 @@ import contextlib
 import importlib.util
 import io
 import logging
+import threading
 import warnings
 
 import torch
@@ -47,18 +48,24 @@ _ONNX_PACKAGES = ("onnx", "onnxruntime", "onnxscript")
 _EXPORTER_LOGGERS = ("onnxscript", "onnx_ir", "torch.onnx")
 
 
+#: one export at a time in a process: the exporter's logger levels are process-wide, and two first calls of one
+#: network (a server's threads sharing a loaded bundle) must not both export it
+_EXPORT_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _exporter_quiet():
-    """The exporter's loggers at ERROR for the duration; a failed export raises (and ``auto`` logs it)."""
+    """The exporter's loggers at ERROR for the duration, unless a user set their level (to read them); a failed
+    export raises (and ``auto`` logs it). Call with :data:`_EXPORT_LOCK` held."""
     loggers = [logging.getLogger(name) for name in _EXPORTER_LOGGERS]
-    levels = [log.level for log in loggers]
-    for log in loggers:
-        log.setLevel(max(log.getEffectiveLevel(), logging.ERROR))
+    unset = [log for log in loggers if log.level == logging.NOTSET]
+    for log in unset:
+        log.setLevel(logging.ERROR)
     try:
         yield
     finally:
-        for log, level in zip(loggers, levels):
-            log.setLevel(level)
+        for log in unset:
+            log.setLevel(logging.NOTSET)
 
 
 class OnnxRuntimeNetwork(nn.Module):
@@ -67,13 +74,14 @@ class OnnxRuntimeNetwork(nn.Module):
     Shapes: (N, C, *S) float tensor in, (N, K, *S) logits out, on the input's device (computed on the CPU).
 
     Always in eval mode (``training`` is False from the start, so MONAI's ``eval_mode``, which restores the mode it
-    found, never asks it to train).
+    found, never asks it to train). Safe to call from several threads: an input shape is exported once.
 
     Args:
         network: the module to export (eval mode; re-parameterised by :func:`deploy`).
         threads: ONNX Runtime's intra-op threads (default: ``torch.get_num_threads()``).
-        fall_back_to_eager: when the export fails (an operator the installed exporter cannot write), log a warning
-            and run ``network`` in PyTorch from then on instead of raising (the ``auto`` runtime).
+        fall_back_to_eager: the ``auto`` runtime: run ``network`` in PyTorch for an input that is not on the CPU
+            (moved with the input), and from then on for every input when an export fails but PyTorch runs the
+            input (an operator the installed exporter cannot write; logged once) instead of raising.
     """
 
     def __init__(self, network: nn.Module, threads: int | None = None, fall_back_to_eager: bool = False) -> None:
@@ -88,46 +96,65 @@ class OnnxRuntimeNetwork(nn.Module):
         self.threads = threads or torch.get_num_threads()
         self.fall_back_to_eager = fall_back_to_eager
         self._sessions: dict[tuple[int, ...], object] = {}
-        self._eager: nn.Module | None = None  # set once an export has failed and the fallback is allowed
+        self._export_failed = False  # set once an export has failed and the fallback is allowed
+        self._pytorch_device: torch.device | None = None  # where ``network`` was last prepared to run in PyTorch
         self.train(False)
 
     def _session(self, x: torch.Tensor):
         key = tuple(x.shape)
-        if key not in self._sessions:
-            import onnxruntime as ort
-
-            buffer = io.BytesIO()
-            with warnings.catch_warnings(), torch.no_grad(), _exporter_quiet():
-                warnings.simplefilter("ignore")  # the exporter's notes on ops of packages that are not installed
-                program = torch.onnx.export(self.network.cpu(), (x.cpu(),), dynamo=True, verbose=False)
-            program.save(buffer)
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = self.threads
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            # no spinning after a run: its idle threads would otherwise busy-wait and slow the PyTorch work
-            # (pre- and post-processing, blending) that follows each call on the same cores
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self._sessions[key] = ort.InferenceSession(
-                buffer.getvalue(), options, providers=["CPUExecutionProvider"]
-            )
+        with _EXPORT_LOCK:
+            if key not in self._sessions:
+                self._sessions[key] = self._export(x)
         return self._sessions[key]
 
+    def _export(self, x: torch.Tensor):
+        import onnxruntime as ort
+
+        buffer = io.BytesIO()
+        self._pytorch_device = None  # the export moves the network to the CPU
+        with warnings.catch_warnings(), torch.no_grad(), _exporter_quiet():
+            warnings.simplefilter("ignore")  # the exporter's notes on ops of packages that are not installed
+            program = torch.onnx.export(self.network.cpu(), (x.cpu(),), dynamo=True, verbose=False)
+        program.save(buffer)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        # no spinning after a run: its idle threads would otherwise busy-wait and slow the PyTorch work
+        # (pre- and post-processing, blending) that follows each call on the same cores
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+
+    def _pytorch(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` through the PyTorch network, moved to ``x``'s device once (channels-last on the CPU, where it pays)."""
+        if self._pytorch_device != x.device:
+            self.network.to(x.device)
+            if x.device.type == "cpu":
+                to_preferred_memory_format(self.network)
+            self._pytorch_device = x.device
+        return self.network(x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self._eager is not None:
-            return self._eager(x)
+        if self.fall_back_to_eager and (self._export_failed or x.device.type != "cpu"):
+            return self._pytorch(x)
         try:
             session = self._session(x)
-        except Exception as err:  # the exporter raises many kinds; only the fallback case is caught
+        except Exception as err:  # the exporter raises many kinds of error
             if not self.fall_back_to_eager:
                 raise
+            out = self._pytorch(x)  # an input PyTorch cannot run either raises here: not the export's fault
             logger.warning("ONNX export failed (%s: %s); running the network in PyTorch instead.",
                            type(err).__name__, err)  # fmt: skip
-            self._eager = to_preferred_memory_format(self.network)
-            return self._eager(x)
+            self._export_failed = True
+            return out
         (name,) = [i.name for i in session.get_inputs()]
         (out,) = session.run(None, {name: x.detach().cpu().float().numpy()})
         return torch.from_numpy(out).to(x.device)
+
+    def __getstate__(self) -> dict:
+        """Copies and pickles leave the ONNX Runtime sessions behind (they cannot be copied; they are a cache and are
+        made again on the first call), so ``copy.deepcopy`` works after the network has run."""
+        return {**self.__dict__, "_sessions": {}}
 
     def train(self, mode: bool = True) -> OnnxRuntimeNetwork:
         if mode:
@@ -191,8 +218,11 @@ def deploy(network: nn.Module, runtime: str = "eager", threads: int | None = Non
         chosen = choose_runtime(folded)
         logger.info("Runtime auto: %s.", "ONNX Runtime" if chosen == "onnxruntime" else "PyTorch (eager)")
         if chosen == "onnxruntime":
-            return OnnxRuntimeNetwork(folded, threads, fall_back_to_eager=True)
-        runtime = chosen
+            try:
+                return OnnxRuntimeNetwork(folded, threads, fall_back_to_eager=True)
+            except ImportError as err:  # installed but not importable (a broken or mismatched build)
+                logger.warning("Runtime auto: %s; running the network in PyTorch instead.", err.__cause__ or err)
+        runtime = "eager"
     if runtime == "onnxruntime":
         return OnnxRuntimeNetwork(folded, threads)
     folded = to_preferred_memory_format(folded)

@@ -142,7 +142,67 @@ def test_onnxruntime_network_runs_under_monai_eval_mode_and_keeps_the_log_short(
     with caplog.at_level(logging.INFO), eval_mode(runtime):
         out = runtime(torch.randn(1, 3, 32, 32))
     assert out.shape == (1, 1, 32, 32) and not runtime.training
-    assert not [r for r in caplog.records if r.name.split(".")[0] in ("onnxscript", "onnx_ir")]
+    assert not [r for r in caplog.records if r.name.startswith(("onnxscript", "onnx_ir", "torch.onnx"))]
+    # the exporter's loggers are as they were after the export; a level a user set is left alone (to read them)
+    assert all(logging.getLogger(name).level == logging.NOTSET for name in runtimes._EXPORTER_LOGGERS)
+    logging.getLogger("onnx_ir").setLevel(logging.DEBUG)
+    try:
+        with runtimes._EXPORT_LOCK, runtimes._exporter_quiet():
+            assert logging.getLogger("onnx_ir").level == logging.DEBUG
+            assert logging.getLogger("onnxscript").level == logging.ERROR
+    finally:
+        logging.getLogger("onnx_ir").setLevel(logging.NOTSET)
+
+
+@needs_onnxruntime
+def test_concurrent_first_calls_export_a_shape_once(monkeypatch) -> None:
+    """A server's threads sharing one loaded bundle: the first calls of one input shape wait for one export."""
+    import threading
+
+    net = create_net("light_u2net", "tiny", spatial_dims=2, in_channels=3, out_channels=1)
+    runtime = deploy(net, "onnxruntime", threads=1)
+    exports = []
+    real = OnnxRuntimeNetwork._export
+
+    def counted(self, x):
+        exports.append(tuple(x.shape))
+        return real(self, x)
+
+    monkeypatch.setattr(OnnxRuntimeNetwork, "_export", counted)
+    x = torch.randn(1, 3, 32, 32)
+    outs = [None] * 3
+
+    def call(i):
+        outs[i] = runtime(x)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert exports == [(1, 3, 32, 32)]
+    assert all(torch.equal(o, outs[0]) for o in outs)
+
+
+@needs_onnxruntime
+def test_an_onnxruntime_network_that_has_run_copies_and_locate_then_segment_uses_it_as_it_is() -> None:
+    """Its sessions cannot be copied: a deep copy (what folding makes) leaves them behind and exports again when
+    called. LocateThenSegmentInferer, which folds the network it is given, takes a deployed one as it is."""
+    import copy
+
+    from monai_lightseg.inference import LocateThenSegmentInferer
+
+    net = create_net("light_u2net", "tiny", spatial_dims=2, in_channels=3, out_channels=1)
+    runtime = deploy(net, "onnxruntime", threads=1)
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    expected = runtime(x)
+    copied = copy.deepcopy(runtime)
+    assert copied._sessions == {} and len(runtime._sessions) == 1 and not copied.training
+    assert torch.allclose(copied(x), expected, atol=1e-5)
+    inferer = LocateThenSegmentInferer(roi_size=(32, 32), sw_batch_size=1)
+    assert inferer._deployed(runtime) is runtime
+    scripted = deploy(net, "torchscript")
+    assert inferer._deployed(scripted) is scripted
 
 
 @needs_onnxruntime
@@ -172,9 +232,12 @@ def test_auto_runtime_runs_pytorch_when_the_export_fails(monkeypatch, caplog) ->
     def cannot_export(self, x):
         raise NotImplementedError("no ONNX symbol for this operator")
 
-    monkeypatch.setattr(OnnxRuntimeNetwork, "_session", cannot_export)
+    monkeypatch.setattr(OnnxRuntimeNetwork, "_export", cannot_export)
     auto = deploy(net, "auto", threads=1)
     with caplog.at_level(logging.WARNING), torch.no_grad():
+        with pytest.raises(RuntimeError):  # two channels where the network takes three: PyTorch's error, raised
+            auto(torch.randn(1, 2, 32, 32))
+        assert not auto._export_failed  # a bad input does not switch the network off ONNX Runtime
         got = auto(x)
         auto(x)
     assert torch.allclose(got, expected, atol=1e-4)
@@ -184,6 +247,48 @@ def test_auto_runtime_runs_pytorch_when_the_export_fails(monkeypatch, caplog) ->
     ]  # once, not per call
     with pytest.raises(NotImplementedError):
         deploy(net, "onnxruntime", threads=1)(x)
+
+
+@needs_onnxruntime
+def test_auto_runtime_runs_pytorch_where_onnxruntime_cannot_be_imported(monkeypatch, caplog) -> None:
+    """An ONNX Runtime that is installed but fails to import (a mismatched build): ``auto`` runs PyTorch, with a
+    warning; an explicit ``onnxruntime`` raises the ImportError naming the extra."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name == "onnxruntime":
+            raise ImportError("DLL load failed")
+        return real_import(name, *args, **kwargs)
+
+    net = create_net("light_u2net", "tiny", spatial_dims=2, in_channels=3, out_channels=1)
+    monkeypatch.setattr(builtins, "__import__", broken)
+    with caplog.at_level(logging.WARNING):
+        folded = deploy(net, "auto")
+    assert not isinstance(folded, OnnxRuntimeNetwork) and is_reparameterized(folded)
+    assert any("DLL load failed" in r.getMessage() for r in caplog.records)
+    with pytest.raises(ImportError, match=r"monai_lightseg\[onnx\]"):
+        deploy(net, "onnxruntime")
+
+
+@needs_onnxruntime
+def test_auto_runtime_network_moved_to_another_device_runs_pytorch_there(monkeypatch) -> None:
+    """Deployed on the CPU, then moved (a benchmark's ``net.to(device)``): an input off the CPU runs the PyTorch
+    network on that device, never ONNX Runtime. Checked with the input's device faked, as no GPU is here."""
+    net = create_net("light_u2net", "tiny", spatial_dims=2, in_channels=3, out_channels=1)
+    auto = deploy(net, "auto", threads=1)
+    seen = []
+    monkeypatch.setattr(OnnxRuntimeNetwork, "_session", lambda self, x: seen.append("onnx"))
+    monkeypatch.setattr(OnnxRuntimeNetwork, "_pytorch", lambda self, x: seen.append(x.device.type) or x[:, :1])
+
+    class OnGpu(torch.Tensor):
+        @property
+        def device(self):
+            return torch.device("cuda")
+
+    auto(torch.randn(1, 3, 16, 16).as_subclass(OnGpu))
+    assert seen == ["cuda"]
 
 
 @pytest.mark.slow
