@@ -86,11 +86,14 @@ class OnnxRuntimeNetwork(nn.Module):
 
     def __init__(self, network: nn.Module, threads: int | None = None, fall_back_to_eager: bool = False) -> None:
         super().__init__()
-        try:
+        try:  # ONNX Runtime runs the model; torch.onnx.export writes it with onnx and onnxscript
+            import onnx  # noqa: F401
             import onnxruntime  # noqa: F401
+            import onnxscript  # noqa: F401
         except ImportError as err:
             raise ImportError(
-                "the onnxruntime runtime needs ONNX Runtime: pip install 'monai_lightseg[onnx]'."
+                f"the onnxruntime runtime needs ONNX Runtime, onnx and onnxscript ({err}): "
+                "pip install 'monai_lightseg[onnx]'."
             ) from err
         self.network = network.eval()
         self.threads = threads or torch.get_num_threads()
