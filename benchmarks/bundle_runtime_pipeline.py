@@ -57,19 +57,27 @@ print(json.dumps({{"import_s": t1 - t0, "load_s": t2 - t1, "first_frame_s": t3 -
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def steady_ms(runs: list[tuple[Path, str]], rounds: int) -> dict[str, list[float]]:
+def shown(bundle: Path) -> str:
+    """``bundle`` relative to the repository when inside it (the results name no machine's paths)."""
+    try:
+        return str(bundle.relative_to(REPO))
+    except ValueError:
+        return str(bundle)
+
+
+def steady_ms(runs: list[tuple[Path, str]], rounds: int) -> dict[tuple[Path, str], list[float]]:
     """Per (bundle, runtime), each round's mean ms per frame over ``PASSES`` passes of the samples."""
     import torch
 
     from monai_lightseg.inference import BundleSegmenter
 
     torch.set_num_threads(2)
-    segmenters = {f"{b}:{r}": (BundleSegmenter(b, device="cpu", runtime=r), samples(b)) for b, r in runs}
+    segmenters = {(b, r): (BundleSegmenter(b, device="cpu", runtime=r), samples(b)) for b, r in runs}
     for seg, frames in segmenters.values():
         for _ in range(2):
             for frame in frames:
                 seg(frame)
-    times: dict[str, list[float]] = {key: [] for key in segmenters}
+    times: dict[tuple[Path, str], list[float]] = {key: [] for key in segmenters}
     for _ in range(rounds):
         for key, (seg, frames) in segmenters.items():
             start = time.perf_counter()
@@ -93,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     runs = [(b.resolve(), r) for b in args.bundle for r in args.runtime]  # the fresh process runs in REPO
     result: dict = {"machine": cpu_name(), "threads": 2, "rounds": args.rounds, "passes_per_round": PASSES, "runs": {}}
     for bundle, runtime in runs:
-        result["runs"][f"{bundle}:{runtime}"] = {"fresh_process": first_frame(bundle, runtime)}
-    for key, rounds in steady_ms(runs, args.rounds).items():
-        result["runs"][key].update(
+        result["runs"][f"{shown(bundle)}:{runtime}"] = {"fresh_process": first_frame(bundle, runtime)}
+    for (bundle, runtime), rounds in steady_ms(runs, args.rounds).items():
+        result["runs"][f"{shown(bundle)}:{runtime}"].update(
             {
                 "ms_per_frame_per_round": rounds,
                 "ms_per_frame": statistics.median(rounds),
