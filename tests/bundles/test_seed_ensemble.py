@@ -15,6 +15,7 @@ from seed_ensemble import MeanLogitEnsemble, build  # noqa: E402
 
 FCN = REPO / "bundles" / "polyp_endoscopy_feature_compression_net_segmentation"
 LIGHT = REPO / "bundles" / "polyp_endoscopy_light_u2net_segmentation"
+UNET = REPO / "bundles" / "polyp_endoscopy_unet_segmentation"
 
 
 def _network(bundle: Path) -> torch.nn.Module:
@@ -36,8 +37,11 @@ def test_the_ensemble_bundle_loads_every_members_weights_and_averages_their_logi
         expected = (_network(FCN)(x) + _network(LIGHT)(x)) / 2
         torch.testing.assert_close(ensemble(x), expected)
     assert (out / "configs" / "evaluate.json").is_file()  # the first member's configs come along
-    # the members run on different runtimes (LightU2Net "auto", FeatureCompressionNet "eager"): the ensemble eager
-    assert json.loads((out / "configs" / "inference.json").read_text(encoding="utf-8"))["runtime"] == "eager"
+    assert json.loads((out / "configs" / "inference.json").read_text(encoding="utf-8"))["runtime"] == "auto"  # both
+    # members on different runtimes (the UNet "eager", FeatureCompressionNet "auto"): the ensemble runs eager
+    build([FCN, UNET], tmp_path / "mixed")
+    assert json.loads((tmp_path / "mixed" / "configs" / "inference.json").read_text(encoding="utf-8"))["runtime"] \
+        == "eager"
 
 
 def test_nothing_is_overwritten_and_a_folder_without_weights_is_refused(tmp_path) -> None:
