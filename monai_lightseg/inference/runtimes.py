@@ -13,6 +13,7 @@ bundle setting for both machines, for a bundle whose network was measured faster
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib.util
 import io
 import logging
@@ -49,7 +50,8 @@ _EXPORTER_LOGGERS = ("onnxscript", "onnx_ir", "torch.onnx")
 
 
 #: one export at a time in a process: the exporter's logger levels are process-wide, and two first calls of one
-#: network (a server's threads sharing a loaded bundle) must not both export it
+#: network (a server's threads sharing a loaded bundle) must not both export it. A shape already exported is run
+#: without it, so one network's export does not hold up another's calls.
 _EXPORT_LOCK = threading.Lock()
 
 
@@ -74,7 +76,9 @@ class OnnxRuntimeNetwork(nn.Module):
     Shapes: (N, C, *S) float tensor in, (N, K, *S) logits out, on the input's device (computed on the CPU).
 
     Always in eval mode (``training`` is False from the start, so MONAI's ``eval_mode``, which restores the mode it
-    found, never asks it to train). Safe to call from several threads: an input shape is exported once.
+    found, never asks it to train). CPU inputs may come from several threads: a shape is exported once, a shape
+    already exported runs without waiting for another's export, and a failed export is not retried. The PyTorch
+    path of ``fall_back_to_eager`` moves the network to the input's device: do not mix devices across threads.
 
     Args:
         network: the module to export (eval mode; re-parameterised by :func:`deploy`).
@@ -90,7 +94,7 @@ class OnnxRuntimeNetwork(nn.Module):
             import onnx  # noqa: F401
             import onnxruntime  # noqa: F401
             import onnxscript  # noqa: F401
-        except ImportError as err:
+        except Exception as err:  # a missing package, or a mismatched build failing inside its import
             raise ImportError(
                 f"the onnxruntime runtime needs ONNX Runtime, onnx and onnxscript ({err}): "
                 "pip install 'monai_lightseg[onnx]'."
@@ -99,25 +103,36 @@ class OnnxRuntimeNetwork(nn.Module):
         self.threads = threads or torch.get_num_threads()
         self.fall_back_to_eager = fall_back_to_eager
         self._sessions: dict[tuple[int, ...], object] = {}
-        self._export_failed = False  # set once an export has failed and the fallback is allowed
+        self._export_errors: dict[tuple[int, ...], Exception] = {}  # shapes whose export failed: not retried
+        self._export_failed = False  # set once an export has failed, PyTorch ran the input, and fallback is allowed
         self._pytorch_device: torch.device | None = None  # where ``network`` was last prepared to run in PyTorch
         self.train(False)
 
     def _session(self, x: torch.Tensor):
         key = tuple(x.shape)
+        session = self._sessions.get(key)
+        if session is not None:
+            return session
         with _EXPORT_LOCK:
+            if key in self._export_errors:
+                raise self._export_errors[key]
             if key not in self._sessions:
-                self._sessions[key] = self._export(x)
+                try:
+                    self._sessions[key] = self._export(x)
+                except Exception as err:
+                    self._export_errors[key] = err
+                    raise
         return self._sessions[key]
 
     def _export(self, x: torch.Tensor):
         import onnxruntime as ort
 
         buffer = io.BytesIO()
-        self._pytorch_device = None  # the export moves the network to the CPU
+        # a copy on the CPU: the network itself stays where the PyTorch path may be running it
+        network = copy.deepcopy(self.network).cpu()
         with warnings.catch_warnings(), torch.no_grad(), _exporter_quiet():
             warnings.simplefilter("ignore")  # the exporter's notes on ops of packages that are not installed
-            program = torch.onnx.export(self.network.cpu(), (x.cpu(),), dynamo=True, verbose=False)
+            program = torch.onnx.export(network, (x.cpu(),), dynamo=True, verbose=False)
         program.save(buffer)
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
@@ -130,11 +145,13 @@ class OnnxRuntimeNetwork(nn.Module):
 
     def _pytorch(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` through the PyTorch network, moved to ``x``'s device once (channels-last on the CPU, where it pays)."""
-        if self._pytorch_device != x.device:
-            self.network.to(x.device)
-            if x.device.type == "cpu":
-                to_preferred_memory_format(self.network)
-            self._pytorch_device = x.device
+        first = next(self.network.parameters(), None)
+        if self._pytorch_device != x.device or (first is not None and first.device != x.device):
+            with _EXPORT_LOCK:  # not while an export copies the network
+                self.network.to(x.device)
+                if x.device.type == "cpu":
+                    to_preferred_memory_format(self.network)
+                self._pytorch_device = x.device
         return self.network(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -146,9 +163,11 @@ class OnnxRuntimeNetwork(nn.Module):
             if not self.fall_back_to_eager:
                 raise
             out = self._pytorch(x)  # an input PyTorch cannot run either raises here: not the export's fault
-            logger.warning("ONNX export failed (%s: %s); running the network in PyTorch instead.",
-                           type(err).__name__, err)  # fmt: skip
-            self._export_failed = True
+            with _EXPORT_LOCK:
+                if not self._export_failed:
+                    logger.warning("ONNX export failed (%s: %s); running the network in PyTorch instead.",
+                                   type(err).__name__, err)  # fmt: skip
+                self._export_failed = True
             return out
         (name,) = [i.name for i in session.get_inputs()]
         (out,) = session.run(None, {name: x.detach().cpu().float().numpy()})
@@ -157,7 +176,7 @@ class OnnxRuntimeNetwork(nn.Module):
     def __getstate__(self) -> dict:
         """Copies and pickles leave the ONNX Runtime sessions behind (they cannot be copied; they are a cache and are
         made again on the first call), so ``copy.deepcopy`` works after the network has run."""
-        return {**self.__dict__, "_sessions": {}}
+        return {**super().__getstate__(), "_sessions": {}}
 
     def train(self, mode: bool = True) -> OnnxRuntimeNetwork:
         if mode:

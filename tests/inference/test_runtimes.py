@@ -273,22 +273,71 @@ def test_auto_runtime_runs_pytorch_where_onnxruntime_cannot_be_imported(monkeypa
 
 
 @needs_onnxruntime
-def test_auto_runtime_network_moved_to_another_device_runs_pytorch_there(monkeypatch) -> None:
-    """Deployed on the CPU, then moved (a benchmark's ``net.to(device)``): an input off the CPU runs the PyTorch
-    network on that device, never ONNX Runtime. Checked with the input's device faked, as no GPU is here."""
+def test_auto_runtime_network_moved_to_another_device_runs_pytorch_there() -> None:
+    """Deployed on the CPU, then given an input elsewhere (a benchmark's ``net.to(device)``): the PyTorch network
+    runs on the input's device, never ONNX Runtime. The "meta" device stands in for a GPU, as none is here."""
     net = create_net("light_u2net", "tiny", spatial_dims=2, in_channels=3, out_channels=1)
     auto = deploy(net, "auto", threads=1)
-    seen = []
-    monkeypatch.setattr(OnnxRuntimeNetwork, "_session", lambda self, x: seen.append("onnx"))
-    monkeypatch.setattr(OnnxRuntimeNetwork, "_pytorch", lambda self, x: seen.append(x.device.type) or x[:, :1])
+    out = auto(torch.randn(1, 3, 16, 16, device="meta"))
+    assert out.device.type == "meta" and out.shape == (1, 1, 16, 16)
+    assert auto._sessions == {} and next(auto.network.parameters()).device.type == "meta"
 
-    class OnGpu(torch.Tensor):
-        @property
-        def device(self):
-            return torch.device("cuda")
 
-    auto(torch.randn(1, 3, 16, 16).as_subclass(OnGpu))
-    assert seen == ["cuda"]
+@needs_onnxruntime
+def test_one_networks_export_does_not_hold_up_another_networks_calls(monkeypatch) -> None:
+    """Two bundles in one server: while A exports a shape, B runs a shape it has already exported."""
+    import threading
+
+    b = deploy(create_net("light_u2net", "tiny", spatial_dims=2, in_channels=3, out_channels=1), "onnxruntime")
+    a = deploy(create_net("light_u2net", "tiny", spatial_dims=2, in_channels=3, out_channels=1), "onnxruntime")
+    x = torch.randn(1, 3, 32, 32)
+    b(x)  # exported before A starts
+    exporting, release = threading.Event(), threading.Event()
+    real = OnnxRuntimeNetwork._export
+
+    def slow_for_a(self, inputs):
+        if self is a:
+            exporting.set()
+            release.wait(timeout=60)
+        return real(self, inputs)
+
+    monkeypatch.setattr(OnnxRuntimeNetwork, "_export", slow_for_a)
+    first = threading.Thread(target=a, args=(x,))
+    first.start()
+    assert exporting.wait(timeout=60)
+    second = threading.Thread(target=b, args=(x,))
+    second.start()
+    second.join(timeout=30)
+    finished = not second.is_alive()
+    release.set()
+    first.join(timeout=60)
+    assert finished, "B waited for A's export"
+
+
+@needs_onnxruntime
+def test_a_failed_export_is_not_retried_and_the_network_pickles(monkeypatch) -> None:
+    """An export that failed for a shape raises again at once for that shape (no second multi-second export); a
+    network that has run pickles (its sessions are left behind) and runs after unpickling."""
+    import pickle
+
+    net = create_net("light_u2net", "tiny", spatial_dims=2, in_channels=3, out_channels=1)
+    runtime = deploy(net, "onnxruntime", threads=1)
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    expected = runtime(x)
+    again = pickle.loads(pickle.dumps(runtime))
+    assert again._sessions == {} and torch.allclose(again(x), expected, atol=1e-5)
+    tries = []
+
+    def cannot_export(self, inputs):
+        tries.append(tuple(inputs.shape))
+        raise NotImplementedError("no ONNX symbol for this operator")
+
+    monkeypatch.setattr(OnnxRuntimeNetwork, "_export", cannot_export)
+    other = torch.randn(1, 3, 48, 48)
+    for _ in range(2):
+        with pytest.raises(NotImplementedError):
+            runtime(other)
+    assert tries == [(1, 3, 48, 48)]
 
 
 @pytest.mark.slow
