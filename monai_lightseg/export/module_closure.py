@@ -97,12 +97,16 @@ def resolve(dotted: str) -> str:
 
 
 def _guarded_by_import_error(handlers: list[ast.ExceptHandler]) -> bool:
+    """Whether one of ``handlers`` catches an ImportError: by name, or as a broader ``Exception`` /
+    ``BaseException`` / bare ``except`` (a guard that also catches a mismatched build failing inside its import)."""
     names = set()
     for h in handlers:
+        if h.type is None:
+            return True
         for n in [h.type] if not isinstance(h.type, ast.Tuple) else h.type.elts:
             if isinstance(n, ast.Name):
                 names.add(n.id)
-    return bool(names & {"ImportError", "ModuleNotFoundError"})
+    return bool(names & {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 
 
 @dataclass

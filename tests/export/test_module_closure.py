@@ -32,3 +32,16 @@ def test_relative_imports_and_guarded_imports() -> None:
     assert {"onnx", "onnxruntime", "onnxscript"} <= closure.optional
     assert not {"onnx", "onnxruntime", "onnxscript"} & closure.third_party
     assert "monai_lightseg.batch.segment" not in closure.modules and "highdicom" not in closure.third_party
+
+
+def test_an_import_is_guarded_by_any_handler_that_catches_an_import_error() -> None:
+    import ast
+
+    from monai_lightseg.export.module_closure import _guarded_by_import_error
+
+    def handlers(clause: str):
+        return ast.parse(f"try:\n    import x\n{clause}\n    pass").body[0].handlers
+
+    for clause in ("except ImportError:", "except (OSError, ModuleNotFoundError):", "except Exception:", "except:"):
+        assert _guarded_by_import_error(handlers(clause)), clause
+    assert not _guarded_by_import_error(handlers("except (OSError, ValueError):"))
