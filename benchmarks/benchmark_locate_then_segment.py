@@ -42,6 +42,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from machine import cpu_name  # noqa: E402
 from trained_bundle import trained_network  # noqa: E402
 
+from monai_lightseg.inference.runtimes import RUNTIMES  # noqa: E402
+
 INFERERS = ("full_sliding_window", "locate_then_segment", "given_box")
 
 
@@ -235,7 +237,7 @@ def main() -> int:
     ap.add_argument("--inferers", nargs="+", choices=INFERERS, default=list(INFERERS))
     ap.add_argument("--max-lesions", type=int, default=None, help="K >= 1: keep K lesions (largest mass / area)")
     ap.add_argument(
-        "--runtime", choices=["eager", "torchscript", "onnxruntime", "auto"], default=None,
+        "--runtime", choices=RUNTIMES, default=None,
         help="how the network runs (default: as the bundle's inference.json says); ONNX Runtime exports once per "
         "window batch shape inside the first canvas's time, so compare paths on eager",
     )  # fmt: skip

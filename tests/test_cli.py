@@ -79,6 +79,17 @@ def test_readme_names_the_bundle_make_demo_runs() -> None:
     assert f"now the {titles[network]}" in sentence, f"README says: {sentence!r}; make demo runs {bundle.name}"
 
 
+def test_segment_offers_every_runtime_the_package_has() -> None:
+    """The command line lists the runtimes by hand (parsing it imports no torch): it must match
+    ``monai_lightseg.inference.runtimes.RUNTIMES``."""
+    from monai_lightseg.cli import build_parser
+    from monai_lightseg.inference.runtimes import RUNTIMES
+
+    segment = build_parser()._subparsers._group_actions[0].choices["segment"]
+    (runtime,) = [a for a in segment._actions if "--runtime" in a.option_strings]
+    assert list(runtime.choices) == list(RUNTIMES)
+
+
 def test_segment_cli_rules_and_usage_errors(tmp_path, capsys) -> None:
     """The segment command's series rules reach the batch, and usage errors exit 2 with a message."""
     from tests.batch.conftest import make_tiny_3d_bundle

@@ -43,15 +43,20 @@ research and education only and are not a medical device.
 """
 
 
+def runs_auto(spec: dict) -> bool:
+    """Whether the bundle's inference.json says ``"runtime": "auto"`` (ONNX Runtime on a CPU with the extra)."""
+    return spec.get("inference_options", {}).get("runtime") == "auto"
+
+
 def runtime_note(spec: dict) -> str:
     """What the README's CPU time ran on, for a bundle whose inference runs on ONNX Runtime on the CPU."""
-    return ", ONNX Runtime" if spec.get("inference_options", {}).get("runtime") == "auto" else ""
+    return ", ONNX Runtime" if runs_auto(spec) else ""
 
 
 def runtime_paragraph(spec: dict) -> list[str]:
     """README lines on the ``"runtime": "auto"`` setting (none for the bundles that run eager PyTorch); the
     measurements behind it are the spec's ``"runtime_evidence"``."""
-    if spec.get("inference_options", {}).get("runtime") != "auto":
+    if not runs_auto(spec):
         return []
     evidence = spec["runtime_evidence"]
     return [
